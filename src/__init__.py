@@ -1,0 +1,1 @@
+"""Video action recognition pipeline: the library the DVC stages share."""

@@ -1,0 +1,95 @@
+"""Kinetics-format annotation tables and the per-stage manifests built on them.
+
+Annotations: `label,youtube_id,time_start,time_end,split` (one CSV per split) plus
+`classes.txt`. Every later file is named by `clip_id`, Kinetics' own
+`<youtube_id>_<start:06d>_<end:06d>` convention. Each stage writes a
+`manifest.csv` listing every clip it was given with `status` (ok/failed) and
+`reason`, so a failure is recorded, never silently dropped.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from src.utils import write_csv
+
+COLUMNS = ["label", "youtube_id", "time_start", "time_end", "split"]
+SPLITS = ("train", "val", "test")
+MANIFEST = "manifest.csv"
+
+
+class StageError(RuntimeError):
+    """A stage cannot produce a usable output (too few clips survived, bad input table)."""
+
+
+def clip_id(youtube_id: str, time_start: float, time_end: float) -> str:
+    return f"{youtube_id}_{int(time_start):06d}_{int(time_end):06d}"
+
+
+def safe_name(text: str) -> str:
+    """File-system-safe version of a class name or id (spaces, quotes, accents)."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
+
+
+def write_annotations(folder: str | Path, df: pd.DataFrame, classes: list[str]) -> None:
+    folder = Path(folder)
+    for split in SPLITS:
+        write_csv(folder / f"{split}.csv", df[df["split"] == split][COLUMNS])
+    from src.utils import atomic_path
+    with atomic_path(folder / "classes.txt") as tmp:
+        tmp.write_text("".join(f"{c}\n" for c in classes))
+
+
+def read_classes(folder: str | Path) -> list[str]:
+    return [line for line in (Path(folder) / "classes.txt").read_text().splitlines() if line]
+
+
+def read_annotations(folder: str | Path) -> pd.DataFrame:
+    """All splits as one table with a `clip_id` column; bad tables raise StageError naming the file."""
+    frames = []
+    for split in SPLITS:
+        path = Path(folder) / f"{split}.csv"
+        if not path.exists():
+            raise StageError(f"{path} missing: run the fetch stage first")
+        df = pd.read_csv(path, dtype={"youtube_id": str, "label": str})
+        missing = [c for c in COLUMNS if c not in df.columns]
+        if missing:
+            raise StageError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+        frames.append(df)
+    df = pd.concat(frames, ignore_index=True)
+    df["clip_id"] = [clip_id(y, s, e) for y, s, e in zip(df.youtube_id, df.time_start, df.time_end)]
+    return df
+
+
+def write_manifest(folder: str | Path, rows: list[dict]) -> pd.DataFrame:
+    df = pd.DataFrame(rows)
+    if len(df):
+        df = df.sort_values("clip_id").reset_index(drop=True)
+    write_csv(Path(folder) / MANIFEST, df)
+    return df
+
+
+def read_ok(folder: str | Path) -> pd.DataFrame:
+    """The clips an upstream stage produced successfully."""
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        raise StageError(f"{path} missing: run the upstream stage first")
+    df = pd.read_csv(path, dtype={"youtube_id": str, "label": str, "reason": str})
+    return df[df["status"] == "ok"].reset_index(drop=True)
+
+
+def check_survivors(stage: str, ok: pd.DataFrame, classes: list[str], min_per_class: int,
+                    failed: pd.DataFrame | None = None) -> None:
+    """Fail the stage, naming the classes that fell short, when too few clips survived."""
+    counts = ok["label"].value_counts() if len(ok) else pd.Series(dtype=int)
+    short = {c: int(counts.get(c, 0)) for c in classes if counts.get(c, 0) < min_per_class}
+    if short:
+        detail = ", ".join(f"{c!r}: {n}" for c, n in short.items())
+        reasons = ""
+        if failed is not None and len(failed):
+            top = failed["reason"].value_counts().head(3)
+            reasons = "; most common failures: " + "; ".join(f"{r} ({n})" for r, n in top.items())
+        raise StageError(f"[{stage}] too few clips survived (data.min_clips_per_class={min_per_class}): "
+                         f"{detail}{reasons}")

@@ -1,0 +1,217 @@
+"""Typed, validated view of params.yaml.
+
+Each section loads into a frozen dataclass that rejects unknown keys and bad
+values at once, naming the key and what is allowed: a typo fails in the first
+second, not after an hour of training.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+PARAMS_FILE = Path(os.environ.get("VAR_PARAMS", "params.yaml"))
+
+
+class ParamError(ValueError):
+    """A parameter in params.yaml is unknown or out of range."""
+
+
+def _check(cond: bool, key: str, msg: str) -> None:
+    if not cond:
+        raise ParamError(f"params.yaml: {key}: {msg}")
+
+
+def choice(section: str, name: str, value: Any, allowed) -> None:
+    """Stop with a message naming the key and its allowed values."""
+    _check(value in allowed, f"{section}.{name}",
+           f"got {value!r}; allowed values: {', '.join(map(str, allowed))}")
+
+
+def positive(section: str, name: str, value, allow_zero: bool = False) -> None:
+    ok = value >= 0 if allow_zero else value > 0
+    _check(isinstance(value, (int, float)) and not isinstance(value, bool) and ok,
+           f"{section}.{name}", f"got {value!r}; must be a number {'>= 0' if allow_zero else '> 0'}")
+
+
+def _build(cls, section: str, raw: Mapping[str, Any] | None):
+    raw = dict(raw or {})
+    names = {f.name for f in fields(cls)}
+    unknown = sorted(set(raw) - names)
+    _check(not unknown, section,
+           f"unknown key(s) {', '.join(unknown)}; allowed keys: {', '.join(sorted(names))}")
+    kwargs = {}
+    for f in fields(cls):
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        sub = getattr(cls, "_nested", {}).get(f.name)
+        kwargs[f.name] = _build(sub, f"{section}.{f.name}", value) if sub else value
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class Base:
+    seed: int = 42
+
+    def __post_init__(self):
+        _check(isinstance(self.seed, int), "base.seed", f"got {self.seed!r}; must be an integer")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Every location the pipeline writes; dvc.yaml reads the same values via templating."""
+    annotations: str = "data/annotations"
+    raw: str = "data/raw"
+    clips: str = "data/clips"
+    frames: str = "data/frames"
+    pose: str = "data/pose"
+    models: str = "models"
+    metrics: str = "metrics"
+    plots: str = "plots"
+    reports: str = "reports"
+    mlruns: str = "mlruns"
+
+    def __post_init__(self):
+        for f in fields(self):
+            object.__setattr__(self, f.name, Path(getattr(self, f.name)))
+
+
+SOURCES = ("synthetic",)
+
+
+@dataclass(frozen=True)
+class Data:
+    source: str = "synthetic"
+    classes: tuple = ()
+    clips_per_class: int = 40
+    split_ratios: tuple = (0.6, 0.2, 0.2)
+    min_clips_per_class: int = 2
+    seed: int = 0
+
+    def __post_init__(self):
+        choice("data", "source", self.source, SOURCES)
+        object.__setattr__(self, "classes", tuple(self.classes or ()))
+        object.__setattr__(self, "split_ratios", tuple(self.split_ratios))
+        positive("data", "clips_per_class", self.clips_per_class)
+        positive("data", "min_clips_per_class", self.min_clips_per_class)
+        _check(len(self.split_ratios) == 3 and all(r >= 0 for r in self.split_ratios)
+               and abs(sum(self.split_ratios) - 1) < 1e-6,
+               "data.split_ratios", f"got {list(self.split_ratios)}; must be 3 non-negative numbers "
+               "(train, val, test) summing to 1")
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    """Rendering of the offline cartoon-dancer data set."""
+    width: int = 320
+    height: int = 240
+    fps: int = 25
+    min_seconds: float = 4.0
+    max_seconds: float = 5.5
+    segment_seconds: float = 3.0
+    crf: int = 20
+
+    def __post_init__(self):
+        for k in ("width", "height", "fps", "min_seconds", "max_seconds", "segment_seconds"):
+            positive("synthetic", k, getattr(self, k))
+        _check(self.max_seconds >= self.min_seconds, "synthetic.max_seconds",
+               "must be >= synthetic.min_seconds")
+        _check(self.segment_seconds < self.min_seconds, "synthetic.segment_seconds",
+               "must be shorter than synthetic.min_seconds so trimming does real work")
+        _check(0 <= self.crf <= 51, "synthetic.crf", "must be in 0..51")
+
+
+@dataclass(frozen=True)
+class Download:
+    workers: int = 2
+
+    def __post_init__(self):
+        positive("download", "workers", self.workers)
+
+
+@dataclass(frozen=True)
+class Trim:
+    fps: int = 8
+    short_side: int = 128
+    crf: int = 23
+    workers: int = 2
+
+    def __post_init__(self):
+        for k in ("fps", "short_side", "workers"):
+            positive("trim", k, getattr(self, k))
+        _check(self.short_side % 2 == 0, "trim.short_side", "must be even (H.264 needs even sizes)")
+        _check(0 <= self.crf <= 51, "trim.crf", "must be in 0..51")
+
+
+@dataclass(frozen=True)
+class Frames:
+    short_side: int = 128
+    max_frames: int = 16
+    crf: int = 23
+    workers: int = 2
+
+    def __post_init__(self):
+        for k in ("short_side", "max_frames", "workers"):
+            positive("frames", k, getattr(self, k))
+        _check(self.short_side % 2 == 0, "frames.short_side", "must be even (H.264 needs even sizes)")
+        _check(0 <= self.crf <= 51, "frames.crf", "must be in 0..51")
+
+
+@dataclass(frozen=True)
+class Pose:
+    model_complexity: int = 1
+    static_image_mode: bool = False
+    min_detection_confidence: float = 0.5
+    min_tracking_confidence: float = 0.5
+    workers: int = 2
+    min_detection_rate: float = 0.0
+
+    def __post_init__(self):
+        choice("pose", "model_complexity", self.model_complexity, (0, 1, 2))
+        choice("pose", "static_image_mode", self.static_image_mode, (True, False))
+        positive("pose", "workers", self.workers)
+        for k in ("min_detection_confidence", "min_tracking_confidence", "min_detection_rate"):
+            v = getattr(self, k)
+            _check(isinstance(v, (int, float)) and 0 <= v <= 1, f"pose.{k}", f"got {v!r}; must be in 0..1")
+
+
+SECTIONS = {
+    "base": Base, "paths": Paths, "data": Data, "synthetic": Synthetic, "download": Download,
+    "trim": Trim, "frames": Frames, "pose": Pose,
+}
+
+
+@dataclass(frozen=True)
+class Params:
+    base: Base = field(default_factory=Base)
+    paths: Paths = field(default_factory=Paths)
+    data: Data = field(default_factory=Data)
+    synthetic: Synthetic = field(default_factory=Synthetic)
+    download: Download = field(default_factory=Download)
+    trim: Trim = field(default_factory=Trim)
+    frames: Frames = field(default_factory=Frames)
+    pose: Pose = field(default_factory=Pose)
+
+    def section(self, name: str) -> dict:
+        return dataclasses.asdict(getattr(self, name))
+
+
+def params_from_dict(raw: Mapping[str, Any]) -> Params:
+    raw = dict(raw or {})
+    unknown = sorted(set(raw) - set(SECTIONS))
+    _check(not unknown, "top level",
+           f"unknown section(s) {', '.join(unknown)}; allowed sections: {', '.join(SECTIONS)}")
+    return Params(**{name: _build(cls, name, raw.get(name)) for name, cls in SECTIONS.items()})
+
+
+def load_params(path: str | Path = PARAMS_FILE) -> Params:
+    path = Path(path)
+    if not path.exists():
+        raise ParamError(f"{path} not found: run from the repository root")
+    with open(path) as fh:
+        return params_from_dict(yaml.safe_load(fh) or {})

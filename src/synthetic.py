@@ -1,0 +1,350 @@
+"""Offline data set: cartoon dancers rendered to real H.264 mp4 files.
+
+Each class is a choreography: a cycle of key poses with beat counts, plus an
+optional overlay (hip sway, bounce, travel, spin). Everything that varies per
+clip (body, colours, background, placement, camera jitter, tempo, phase,
+mirroring, length) is drawn from one seeded generator, so a clip id always
+renders the same video.
+
+`dancing charleston` and `jumpstyle dancing` share the same key poses and the
+same timing; one is the other played backwards. No single frame separates
+them, only the order of poses does: this is the pair on which temporal models
+must beat the per-frame model.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import math
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from src.media import ffmpeg_exe
+
+# --- key poses -------------------------------------------------------------
+# Limb angles in degrees, measured outward from hanging straight down
+# (0 = down, 90 = horizontal outward, 180 = straight up). Elbow/knee values
+# bend the lower segment further (arms: upward/inward; legs: inward).
+# lift (0..1) raises a knee towards the camera (thigh foreshortened).
+# root_y: vertical offset of the whole body in figure heights (negative = up).
+NEUTRAL = dict(r_sho=15, r_elb=10, l_sho=15, l_elb=10, r_hip=6, r_knee=0, l_hip=6, l_knee=0,
+               r_lift=0.0, l_lift=0.0, lean=0.0, root_y=0.0, root_x=0.0, sway=0.0, yaw=0.0)
+
+
+def _pose(**kw) -> dict:
+    p = dict(NEUTRAL)
+    unknown = set(kw) - set(p)
+    assert not unknown, unknown
+    p.update(kw)
+    return p
+
+
+POSES = {
+    # belly dancing
+    "belly_up": _pose(r_sho=160, r_elb=50, l_sho=160, l_elb=50, r_hip=8, l_hip=8, r_knee=10, l_knee=10),
+    "belly_side": _pose(r_sho=95, r_elb=25, l_sho=95, l_elb=-25, r_hip=8, l_hip=8, r_knee=12, l_knee=12),
+    # breakdancing (low, one hand on the floor, leg sweeps)
+    "break_crouch": _pose(r_sho=25, r_elb=0, l_sho=25, l_elb=0, r_hip=50, r_knee=100, l_hip=50, l_knee=100,
+                          root_y=0.22, lean=0),
+    "break_sweep_r": _pose(r_sho=10, r_elb=0, l_sho=120, l_elb=20, r_hip=85, r_knee=0, l_hip=40, l_knee=90,
+                           root_y=0.2, lean=-18),
+    "break_sweep_l": _pose(l_sho=10, l_elb=0, r_sho=120, r_elb=20, l_hip=85, l_knee=0, r_hip=40, r_knee=90,
+                           root_y=0.2, lean=18),
+    "break_freeze": _pose(r_sho=170, r_elb=0, l_sho=15, l_elb=0, r_hip=60, r_knee=70, l_hip=30, l_knee=100,
+                          root_y=0.18, lean=-25),
+    # country line dancing (thumbs in belt, grapevine steps)
+    "line_hips": _pose(r_sho=40, r_elb=105, l_sho=40, l_elb=105, r_hip=4, l_hip=4),
+    "line_cross": _pose(r_sho=40, r_elb=105, l_sho=40, l_elb=105, r_hip=-14, r_knee=8, l_hip=10),
+    "line_heel": _pose(r_sho=40, r_elb=105, l_sho=40, l_elb=105, r_hip=28, r_knee=0, l_hip=2, l_knee=12),
+    # ballet (rounded arms, releve, arabesque, pirouette via the spin overlay)
+    "ballet_haut": _pose(r_sho=165, r_elb=35, l_sho=165, l_elb=35, r_hip=2, l_hip=2, root_y=-0.03),
+    "ballet_second": _pose(r_sho=85, r_elb=15, l_sho=85, l_elb=15, r_hip=14, l_hip=14),
+    "ballet_arabesque": _pose(r_sho=150, r_elb=5, l_sho=70, l_elb=5, r_hip=3, l_hip=100, l_knee=0,
+                              lean=-20, root_y=-0.02),
+    # charleston / jumpstyle shared poses: swivels and side kicks, arms swinging
+    "kick_swivel_in": _pose(r_sho=55, r_elb=30, l_sho=-30, l_elb=20, r_hip=-8, r_knee=35, l_hip=-8, l_knee=35,
+                            root_y=0.05),
+    "kick_right": _pose(r_sho=-25, r_elb=15, l_sho=70, l_elb=25, r_hip=70, r_knee=5, l_hip=4, l_knee=10),
+    "kick_swivel_out": _pose(r_sho=-30, r_elb=20, l_sho=55, l_elb=30, r_hip=30, r_knee=45, l_hip=30, l_knee=45,
+                             root_y=0.06),
+    "kick_left": _pose(l_sho=-25, l_elb=15, r_sho=70, r_elb=25, l_hip=70, l_knee=5, r_hip=4, r_knee=10),
+    # gangnam style (crossed wrists on the reins, galloping knee lifts, lasso)
+    "gangnam_ride_r": _pose(r_sho=35, r_elb=120, l_sho=35, l_elb=120, r_hip=14, r_knee=60, r_lift=0.6,
+                            l_hip=22, l_knee=30, root_y=0.04),
+    "gangnam_ride_l": _pose(r_sho=35, r_elb=120, l_sho=35, l_elb=120, l_hip=14, l_knee=60, l_lift=0.6,
+                            r_hip=22, r_knee=30, root_y=0.04),
+    "gangnam_lasso": _pose(r_sho=170, r_elb=60, l_sho=35, l_elb=120, r_hip=22, r_knee=30, l_hip=22, l_knee=30,
+                           root_y=0.04),
+    # macarena arm sequence
+    "mac_r_out": _pose(r_sho=90, r_elb=0, l_sho=12, l_elb=5),
+    "mac_l_out": _pose(r_sho=90, r_elb=0, l_sho=90, l_elb=0),
+    "mac_r_shoulder": _pose(r_sho=40, r_elb=140, l_sho=90, l_elb=0),
+    "mac_l_shoulder": _pose(r_sho=40, r_elb=140, l_sho=40, l_elb=140),
+    "mac_r_head": _pose(r_sho=150, r_elb=150, l_sho=40, l_elb=140),
+    "mac_l_head": _pose(r_sho=150, r_elb=150, l_sho=150, l_elb=150),
+    "mac_r_hip": _pose(r_sho=30, r_elb=95, l_sho=150, l_elb=150),
+    "mac_l_hip": _pose(r_sho=30, r_elb=95, l_sho=30, l_elb=95, r_hip=10, l_hip=10),
+}
+
+KICK_CYCLE = ["kick_swivel_in", "kick_right", "kick_swivel_out", "kick_left"]
+
+
+@dataclass(frozen=True)
+class Choreography:
+    """A cycle of (key pose, beats) plus overlays; bpm is the class's base tempo."""
+    steps: tuple
+    bpm: float
+    sway: float = 0.0      # hip sway amplitude (figure heights), one period per 2 beats
+    bounce: float = 0.0    # vertical bounce amplitude, one bounce per beat
+    travel: float = 0.0    # sideways travel amplitude over the whole cycle
+    spin_at: int = -1      # index of the step during which the dancer spins once
+    backwards: bool = False  # play the cycle in reverse time
+
+    def key_poses(self) -> list:
+        names = [name for name, _ in self.steps]
+        return names[::-1] if self.backwards else names
+
+
+CHARLESTON = Choreography(steps=tuple((p, 1) for p in KICK_CYCLE), bpm=100, bounce=0.015)
+
+CHOREOGRAPHIES = {
+    "belly dancing": Choreography(steps=(("belly_up", 2), ("belly_side", 2)), bpm=90, sway=0.07),
+    "breakdancing": Choreography(steps=(("break_crouch", 1), ("break_sweep_r", 1), ("break_crouch", 1),
+                                        ("break_sweep_l", 1), ("break_freeze", 2)), bpm=110),
+    "country line dancing": Choreography(steps=(("line_hips", 1), ("line_cross", 1), ("line_hips", 1),
+                                                ("line_heel", 1)), bpm=110, travel=0.18, bounce=0.01),
+    "dancing ballet": Choreography(steps=(("ballet_second", 2), ("ballet_haut", 2), ("ballet_arabesque", 2)),
+                                   bpm=70, spin_at=1),
+    "dancing charleston": CHARLESTON,
+    "dancing gangnam style": Choreography(steps=(("gangnam_ride_r", 1), ("gangnam_ride_l", 1),
+                                                 ("gangnam_ride_r", 1), ("gangnam_lasso", 1)),
+                                          bpm=120, bounce=0.03),
+    "dancing macarena": Choreography(steps=tuple((p, 1) for p in [
+        "mac_r_out", "mac_l_out", "mac_r_shoulder", "mac_l_shoulder",
+        "mac_r_head", "mac_l_head", "mac_r_hip", "mac_l_hip"]), bpm=100, sway=0.03),
+    "jumpstyle dancing": dataclasses.replace(CHARLESTON, backwards=True),
+}
+CLASSES = tuple(sorted(CHOREOGRAPHIES))
+# The class pair that only the order of poses separates (see module docstring).
+ORDER_PAIR = ("dancing charleston", "jumpstyle dancing")
+
+
+def _ease(x: float) -> float:
+    return 0.5 - 0.5 * math.cos(math.pi * x)
+
+
+def pose_at(choreo: Choreography, beat: float) -> dict:
+    """Joint angles at a (fractional) beat: each key pose is held, then blended into
+    the next; a backwards choreography plays the same function in reverse time."""
+    total = sum(b for _, b in choreo.steps)
+    if choreo.backwards:
+        beat = -beat
+    t = beat % total
+    acc = 0.0
+    for i, (name, beats) in enumerate(choreo.steps):
+        if t < acc + beats:
+            nxt = choreo.steps[(i + 1) % len(choreo.steps)][0]
+            # hold the first 30% of the step, then move to the next pose
+            frac = (t - acc) / beats
+            w = _ease(max(0.0, (frac - 0.3) / 0.7))
+            a, b = POSES[name], POSES[nxt]
+            p = {k: a[k] * (1 - w) + b[k] * w for k in a}
+            if i == choreo.spin_at:
+                p["yaw"] = 2 * math.pi * frac
+            break
+        acc += beats
+    p["sway"] += choreo.sway * math.sin(math.pi * beat)
+    p["root_y"] -= choreo.bounce * abs(math.sin(math.pi * beat)) * 4
+    p["root_x"] += choreo.travel * math.sin(2 * math.pi * beat / total)
+    return p
+
+
+# --- per-clip randomness ----------------------------------------------------
+SKIN = [(189, 224, 255), (140, 190, 235), (105, 150, 205), (70, 105, 160), (45, 70, 115), (160, 200, 240)]
+HAIR = [(20, 20, 20), (30, 50, 90), (40, 90, 160), (200, 200, 210), (20, 40, 60)]
+
+
+def clip_seed(seed: int, clip_id: str) -> int:
+    return int(hashlib.sha256(f"{seed}:{clip_id}".encode()).hexdigest()[:8], 16)
+
+
+@dataclass(frozen=True)
+class Look:
+    """Everything random about one clip, drawn once from its seed."""
+    height_frac: float
+    cx: float
+    cy: float
+    proportions: dict
+    skin: tuple
+    shirt: tuple
+    pants: tuple
+    hair: tuple
+    shoes: tuple
+    background: str
+    bg_colors: tuple
+    tempo: float
+    phase: float
+    mirror: bool
+    jitter: float
+    seconds: float
+
+
+def draw_look(rng: np.random.Generator, bpm: float, seconds: float) -> Look:
+    def color():
+        return tuple(int(c) for c in rng.integers(30, 230, 3))
+    props = dict(head=0.068, neck=0.035, torso=0.29, shoulder=0.2, hipw=0.15,
+                 upper=0.15, fore=0.14, thigh=0.23, shin=0.22, limb=0.06)
+    props = {k: v * float(rng.uniform(0.9, 1.1)) for k, v in props.items()}
+    return Look(
+        height_frac=float(rng.uniform(0.68, 0.85)), cx=float(rng.uniform(0.38, 0.62)),
+        cy=float(rng.uniform(0.47, 0.53)), proportions=props,
+        skin=SKIN[rng.integers(len(SKIN))], shirt=color(), pants=color(), hair=HAIR[rng.integers(len(HAIR))],
+        shoes=color(), background=str(rng.choice(["plain", "gradient", "noise", "shapes"])),
+        bg_colors=(color(), color(), color()), tempo=bpm * float(rng.uniform(0.75, 1.25)) / 60.0,
+        phase=float(rng.uniform(0, 16)), mirror=bool(rng.integers(2)), jitter=float(rng.uniform(0, 3)),
+        seconds=seconds)
+
+
+def _background(look: Look, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+    c0, c1, c2 = (np.array(c, np.float32) for c in look.bg_colors)
+    if look.background == "plain":
+        img = np.empty((h, w, 3), np.float32)
+        img[:] = c0
+    elif look.background == "gradient":
+        t = np.linspace(0, 1, h, dtype=np.float32)[:, None, None]
+        img = np.broadcast_to(c0 * (1 - t) + c1 * t, (h, w, 3)).copy()
+    elif look.background == "noise":
+        small = rng.random((h // 8 + 1, w // 8 + 1, 1)).astype(np.float32)
+        t = cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)[..., None]
+        t = 0.3 + 0.4 * t  # a texture, not a second scene: keep its contrast moderate
+        img = c0 * (1 - t) + c1 * t
+    else:
+        img = np.empty((h, w, 3), np.float32)
+        img[:] = c0 * 0.8 + 40
+        for _ in range(int(rng.integers(3, 7))):
+            col = tuple(float(v) for v in rng.integers(0, 255, 3))
+            x, y = int(rng.integers(0, w)), int(rng.integers(0, h))
+            if rng.random() < 0.5:
+                cv2.circle(img, (x, y), int(rng.integers(8, 30)), col, -1)
+            else:
+                cv2.rectangle(img, (x, y), (x + int(rng.integers(10, 50)), y + int(rng.integers(10, 50))), col, -1)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def _seg(p, angle_deg: float, length: float, side: int):
+    a = math.radians(angle_deg)
+    return (p[0] + side * math.sin(a) * length, p[1] + math.cos(a) * length)
+
+
+def _pt(p):
+    return (int(round(p[0] * 16)), int(round(p[1] * 16)))
+
+
+def draw_figure(img: np.ndarray, pose: dict, look: Look) -> None:
+    """Draw the cartoon dancer in place (fixed-point coordinates, anti-aliased)."""
+    h, w = img.shape[:2]
+    H = look.height_frac * h
+    pr = {k: v * H for k, v in look.proportions.items()}
+    aa, shift = cv2.LINE_AA, 4
+    widthk = max(0.15, abs(math.cos(pose["yaw"])))     # spinning squeezes the body
+    front = math.cos(pose["yaw"]) >= 0
+    cx = (look.cx + pose["root_x"]) * w
+    hip_c = (cx + pose["sway"] * H, look.cy * h + (0.08 + pose["root_y"]) * H)
+    lean = math.radians(pose["lean"])
+    sho_c = (hip_c[0] - math.sin(lean) * pr["torso"] - pose["sway"] * H * 0.6,
+             hip_c[1] - math.cos(lean) * pr["torso"])
+    lw = max(3, int(pr["limb"]))
+    parts = {}
+    for side, s in (("r", -1), ("l", 1)):
+        sho = (sho_c[0] + s * pr["shoulder"] / 2 * widthk, sho_c[1])
+        elb = _seg(sho, pose[f"{side}_sho"], pr["upper"], s)
+        hand = _seg(elb, pose[f"{side}_sho"] + pose[f"{side}_elb"], pr["fore"], s)
+        hip = (hip_c[0] + s * pr["hipw"] / 2 * widthk, hip_c[1])
+        lift = pose[f"{side}_lift"]
+        knee = _seg(hip, pose[f"{side}_hip"], pr["thigh"] * (1 - 0.55 * lift), s)
+        foot = _seg(knee, pose[f"{side}_hip"] - pose[f"{side}_knee"], pr["shin"], s)
+        parts[side] = (sho, elb, hand, hip, knee, foot)
+    # legs first (behind torso), then torso, arms, head
+    for side in ("r", "l"):
+        sho, elb, hand, hip, knee, foot = parts[side]
+        cv2.line(img, _pt(hip), _pt(knee), look.pants, lw + 2, aa, shift)
+        cv2.line(img, _pt(knee), _pt(foot), look.pants, lw, aa, shift)
+        cv2.ellipse(img, _pt(foot), (int(lw * 16), int(lw * 10)), 0, 0, 360, look.shoes, -1, aa, shift)
+    torso = np.array([_pt(parts["r"][0]), _pt(parts["l"][0]),
+                      _pt((parts["l"][3][0] + lw * 0.3, parts["l"][3][1])),
+                      _pt((parts["r"][3][0] - lw * 0.3, parts["r"][3][1]))], np.int32)
+    cv2.fillConvexPoly(img, torso, look.shirt, aa, shift)
+    cv2.line(img, _pt(parts["r"][3]), _pt(parts["l"][3]), look.pants, lw + 2, aa, shift)
+    for side in ("r", "l"):
+        sho, elb, hand, *_ = parts[side]
+        cv2.line(img, _pt(sho), _pt(elb), look.shirt, lw + 1, aa, shift)
+        cv2.line(img, _pt(elb), _pt(hand), look.skin, lw, aa, shift)
+        cv2.circle(img, _pt(hand), int(lw * 0.75 * 16), look.skin, -1, aa, shift)
+    neck_top = (sho_c[0] - math.sin(lean) * pr["neck"], sho_c[1] - pr["neck"])
+    cv2.line(img, _pt(sho_c), _pt(neck_top), look.skin, lw + 1, aa, shift)
+    head = (neck_top[0] - math.sin(lean) * pr["head"], neck_top[1] - pr["head"] * 0.9)
+    r = pr["head"]
+    cv2.ellipse(img, _pt(head), (int(r * 16 * max(0.8, widthk)), int(r * 1.15 * 16)), 0, 0, 360,
+                look.skin, -1, aa, shift)
+    # hair cap on top; seen from behind the whole head is hair
+    if front:
+        cv2.ellipse(img, _pt((head[0], head[1] - r * 0.2)), (int(r * 16 * max(0.8, widthk)), int(r * 16)),
+                    0, 180, 360, look.hair, -1, aa, shift)
+        off = r * 0.38 * widthk
+        for s in (-1, 1):
+            eye = (head[0] + s * off, head[1] + r * 0.05)
+            cv2.circle(img, _pt(eye), int(r * 0.22 * 16), (255, 255, 255), -1, aa, shift)
+            cv2.circle(img, _pt(eye), int(r * 0.11 * 16), (30, 30, 30), -1, aa, shift)
+        nose = np.array([_pt((head[0], head[1] + r * 0.1)), _pt((head[0] - r * 0.1, head[1] + r * 0.4)),
+                         _pt((head[0] + r * 0.1, head[1] + r * 0.4))], np.int32)
+        cv2.fillConvexPoly(img, nose, tuple(int(c * 0.8) for c in look.skin), aa, shift)
+        cv2.ellipse(img, _pt((head[0], head[1] + r * 0.62)), (int(r * 0.3 * 16), int(r * 0.14 * 16)),
+                    0, 0, 180, (60, 40, 160), max(1, int(r * 0.08)), aa, shift)
+    else:
+        cv2.ellipse(img, _pt(head), (int(r * 16 * max(0.8, widthk)), int(r * 1.15 * 16)), 0, 0, 360,
+                    look.hair, -1, aa, shift)
+
+
+def render_frames(label: str, clip_id: str, seed: int, seconds: float, width: int, height: int,
+                  fps: int):
+    """Yield the BGR frames of one clip; the same arguments give the same frames."""
+    choreo = CHOREOGRAPHIES[label]
+    rng = np.random.default_rng(clip_seed(seed, clip_id))
+    look = draw_look(rng, choreo.bpm, seconds)
+    bg = _background(look, width, height, rng)
+    n = int(round(seconds * fps))
+    jx = jy = 0.0
+    for i in range(n):
+        t = i / fps
+        pose = pose_at(choreo, look.phase + t * look.tempo)
+        img = bg.copy()
+        draw_figure(img, pose, look)
+        if look.mirror:
+            img = img[:, ::-1]
+        # camera jitter: smooth random walk, applied as a sub-pixel shift
+        jx = 0.8 * jx + rng.normal(0, look.jitter)
+        jy = 0.8 * jy + rng.normal(0, look.jitter)
+        m = np.float32([[1, 0, jx], [0, 1, jy]])
+        yield cv2.warpAffine(np.ascontiguousarray(img), m, (width, height), borderMode=cv2.BORDER_REFLECT)
+
+
+def render_clip(path: Path, label: str, clip_id: str, seed: int, seconds: float, width: int, height: int,
+                fps: int, crf: int = 20) -> None:
+    """Render one clip to an H.264 mp4 through the bundled ffmpeg (caller handles atomicity)."""
+    cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24",
+           "-s", f"{width}x{height}", "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "veryfast",
+           "-crf", str(crf), "-pix_fmt", "yuv420p", "-threads", "1", "-f", "mp4", str(path)]
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for frame in render_frames(label, clip_id, seed, seconds, width, height, fps):
+            proc.stdin.write(frame.tobytes())
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass
+    err = proc.stderr.read().decode(errors="replace")
+    if proc.wait() != 0:
+        raise RuntimeError(f"ffmpeg failed rendering {clip_id}: {err.strip()[-300:]}")

@@ -1,0 +1,64 @@
+"""Trim stage: exact cut to the annotated segment, resample, rescale, drop audio, validate."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import ffmpeg
+
+from src.annotations import write_manifest
+from src.config import Trim
+from src.media import MediaError, ffmpeg_exe, probe
+from src.utils import atomic_path, clean_tmp, parallel_map
+
+
+def trim_clip(src: Path, dest: Path, start: float, end: float, cfg: Trim) -> dict:
+    """Cut [start, end) seconds of src into dest; raise MediaError with the reason on bad input."""
+    info = probe(src)
+    if end <= start:
+        raise MediaError(f"empty segment: time_end {end} <= time_start {start}")
+    if start >= info.duration:
+        raise MediaError(f"segment past the end of the video (starts at {start:.2f} s, video is "
+                         f"{info.duration:.2f} s)")
+    if end > info.duration + 0.5:
+        raise MediaError(f"segment past the end of the video (ends at {end:.2f} s, video is "
+                         f"{info.duration:.2f} s)")
+    s = cfg.short_side
+    # keep aspect ratio, short side = s, both sides even for H.264
+    scale = f"scale='if(lte(iw,ih),{s},-2)':'if(lte(iw,ih),-2,{s})'"
+    with atomic_path(dest) as tmp:
+        stream = (ffmpeg.input(str(src), ss=f"{start:.3f}")
+                  .output(str(tmp), t=f"{end - start:.3f}", vf=f"fps={cfg.fps},{scale}", an=None,
+                          vcodec="libx264", preset="veryfast", crf=cfg.crf, pix_fmt="yuv420p",
+                          movflags="+faststart", threads=1, f="mp4")
+                  .global_args("-loglevel", "error", "-nostdin"))
+        try:
+            stream.run(cmd=ffmpeg_exe(), overwrite_output=True, capture_stdout=True, capture_stderr=True)
+        except ffmpeg.Error as exc:
+            msg = exc.stderr.decode(errors="replace").strip().splitlines()
+            raise MediaError(f"ffmpeg: {msg[-1] if msg else 'failed'}") from exc
+        out = probe(tmp)
+        if out.frames < 1:
+            raise MediaError("trimmed clip has no frames")
+        if abs(out.duration - (min(end, info.duration) - start)) > 2.0 / cfg.fps + 0.1:
+            raise MediaError(f"trimmed clip lasts {out.duration:.2f} s, expected {end - start:.2f} s")
+    return dict(frames=out.frames, width=out.width, height=out.height, duration=round(out.duration, 3),
+                bytes=dest.stat().st_size)
+
+
+def _trim_one(row: dict, raw_dir: Path, clips_dir: Path, cfg: Trim) -> dict:
+    out = dict(clip_id=row["clip_id"], label=row["label"], split=row["split"], path=f"{row['clip_id']}.mp4")
+    offset = float(row.get("raw_offset") or 0.0)  # raw file may itself start at the segment
+    try:
+        info = trim_clip(raw_dir / row["path"], clips_dir / out["path"], float(row["time_start"]) - offset,
+                         float(row["time_end"]) - offset, cfg)
+        return {**out, **info, "status": "ok", "reason": ""}
+    except (MediaError, OSError) as exc:
+        return {**out, "status": "failed", "reason": str(exc)[:300], "bytes": 0}
+
+
+def trim_all(rows: list[dict], raw_dir: Path, clips_dir: Path, cfg: Trim):
+    clips_dir.mkdir(parents=True, exist_ok=True)
+    clean_tmp(clips_dir)
+    fn = functools.partial(_trim_one, raw_dir=raw_dir, clips_dir=clips_dir, cfg=cfg)
+    return write_manifest(clips_dir, [r for _, r in parallel_map(fn, rows, cfg.workers, "trim")])

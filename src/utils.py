@@ -1,0 +1,100 @@
+"""Shared plumbing: atomic writes, JSON/CSV output, parallel maps with progress, stage summaries."""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable, Iterable
+
+import pandas as pd
+from tqdm import tqdm
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path):
+    """Yield a temporary sibling path; rename it onto `path` only if the block succeeds.
+
+    An interrupted write leaves a `.tmp-*` file that never passes as done.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_json(path: str | Path, obj) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def read_json(path: str | Path):
+    return json.loads(Path(path).read_text())
+
+
+def write_csv(path: str | Path, df: pd.DataFrame) -> None:
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False)
+
+
+def clean_tmp(folder: str | Path) -> None:
+    """Remove leftovers of interrupted atomic writes."""
+    for p in Path(folder).glob(".tmp-*"):
+        p.unlink(missing_ok=True)
+
+
+def parallel_map(fn: Callable, items: list, workers: int, desc: str, initializer=None,
+                 initargs=()) -> Iterable:
+    """Apply fn to items over `workers` processes with a tqdm bar; yields (item, result) as done.
+
+    Results come back in completion order; each call must catch its own per-item
+    errors and return them, so one bad clip never ends the run.
+    """
+    bar = tqdm(total=len(items), desc=desc, unit="clip", dynamic_ncols=True)
+    if workers <= 1 or len(items) <= 1:
+        if initializer:
+            initializer(*initargs)
+        for item in items:
+            yield item, fn(item)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs) as ex:
+            futures = {ex.submit(fn, item): item for item in items}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+                bar.update()
+    bar.close()
+
+
+class StageReport:
+    """Times a stage, then prints its one-line summary and writes metrics/<stage>.json."""
+
+    def __init__(self, stage: str, metrics_dir: str | Path):
+        self.stage = stage
+        self.path = Path(metrics_dir) / f"{stage}.json"
+        self.t0 = time.perf_counter()
+        self.extra: dict = {}
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def finish(self, ok: int, failed: int, bytes_written: int = 0, **extra) -> dict:
+        seconds = self.elapsed()
+        figures = dict(clips_ok=ok, clips_failed=failed, seconds=round(seconds, 2),
+                       clips_per_s=round(ok / seconds, 2) if seconds > 0 else 0.0,
+                       bytes_written=int(bytes_written), **self.extra, **extra)
+        write_json(self.path, figures)
+        print(f"[{self.stage}] {ok} clips ok, {failed} failed, {seconds:.1f} s "
+              f"({figures['clips_per_s']} clips/s, {bytes_written / 1e6:.1f} MB written)", flush=True)
+        return figures
+
+
+def dir_bytes(folder: str | Path) -> int:
+    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())

@@ -1,0 +1,17 @@
+"""fetch: build the Kinetics-format annotation tables for the chosen data.source."""
+from src.annotations import write_annotations
+from src.config import Params, load_params
+from src.sources import fetch_annotations
+from src.utils import StageReport
+
+
+def main(params: Params) -> None:
+    report = StageReport("fetch", params.paths.metrics)
+    df, classes = fetch_annotations(params)
+    write_annotations(params.paths.annotations, df, classes)
+    report.finish(ok=len(df), failed=0, classes=len(classes),
+                  clips_per_split={k: int(v) for k, v in df["split"].value_counts().items()})
+
+
+if __name__ == "__main__":
+    main(load_params())

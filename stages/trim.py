@@ -1,0 +1,16 @@
+"""trim: exact cut to the annotated segment at trim.fps / trim.short_side, no audio."""
+from src.annotations import read_ok
+from src.config import Params, load_params
+from src.stage import finish_clip_stage
+from src.trim import trim_all
+from src.utils import StageReport
+
+
+def main(params: Params) -> None:
+    report = StageReport("trim", params.paths.metrics)
+    rows = read_ok(params.paths.raw).to_dict("records")
+    finish_clip_stage(report, params, trim_all(rows, params.paths.raw, params.paths.clips, params.trim))
+
+
+if __name__ == "__main__":
+    main(load_params())
