@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from src.annotations import write_manifest
-from src.config import Pose
+from src.config import ParamError, Pose
 from src.frames import ClipFrames
 from src.utils import atomic_path, clean_tmp, parallel_map
 
@@ -26,11 +26,29 @@ def _quiet_mediapipe() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+LANDMARK_MODELS = {0: "pose_landmark_lite.tflite", 1: "pose_landmark_full.tflite",
+                   2: "pose_landmark_heavy.tflite"}
+
+
+def check_model_available(model_complexity: int) -> None:
+    """MediaPipe downloads lite/heavy models on first use; offline that aborts the process.
+
+    Fail early with what to do instead (the 0.10.21 wheel bundles only the full model).
+    """
+    import mediapipe
+    path = Path(mediapipe.__file__).parent / "modules" / "pose_landmark" / LANDMARK_MODELS[model_complexity]
+    if not path.exists():
+        raise ParamError(f"params.yaml: pose.model_complexity={model_complexity} needs {path.name}, which this "
+                         f"mediapipe wheel does not ship; download it to {path} or use "
+                         f"pose.model_complexity=1 (bundled)")
+
+
 class PoseEstimator:
     """Wraps mp.solutions.pose.Pose; `run(frames)` returns (keypoints, detected, seconds in MediaPipe)."""
 
     def __init__(self, cfg: Pose):
         _quiet_mediapipe()
+        check_model_available(cfg.model_complexity)
         import mediapipe as mp
         self.cfg = cfg
         self.pose = mp.solutions.pose.Pose(
@@ -101,6 +119,7 @@ def _pose_one(row: dict, frames_dir: Path, pose_dir: Path) -> dict:
 
 def extract_all(rows: list[dict], frames_dir: Path, pose_dir: Path, cfg: Pose):
     import functools
+    check_model_available(cfg.model_complexity)  # in the parent, before any worker starts
     pose_dir.mkdir(parents=True, exist_ok=True)
     clean_tmp(pose_dir)
     fn = functools.partial(_pose_one, frames_dir=frames_dir, pose_dir=pose_dir)

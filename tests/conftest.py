@@ -1,0 +1,59 @@
+"""Tiny real inputs: short mp4 files written by the bundled ffmpeg, tiny params."""
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from src.config import params_from_dict
+from src.media import ffmpeg_exe
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+
+def make_video(path: Path, frames: int = 8, size: tuple[int, int] = (32, 32), fps: int = 8,
+               audio: bool = False, seed: int = 0) -> Path:
+    """Write a real H.264 mp4 of moving noise blocks (optionally with an audio track)."""
+    w, h = size
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 255, (h, w, 3), dtype=np.uint8)
+    cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+           "-r", str(fps), "-i", "-"]
+    if audio:
+        cmd += ["-f", "lavfi", "-i", f"sine=frequency=440:duration={frames / fps}", "-c:a", "aac", "-shortest"]
+    cmd += ["-c:v", "libx264", "-pix_fmt", "yuv420p", str(path)]
+    data = b"".join(np.roll(base, 2 * i, axis=1).tobytes() for i in range(frames))
+    subprocess.run(cmd, input=data, check=True)
+    return path
+
+
+def load_profile(name: str = "tiny") -> dict:
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    over = yaml.safe_load((ROOT / "tests" / "profiles" / f"{name}.yaml").read_text())
+    return merge(raw, over)
+
+
+def merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+@pytest.fixture
+def tiny_params(tmp_path):
+    """Tiny profile with every path under tmp_path."""
+    raw = load_profile("tiny")
+    raw["paths"] = {k: str(tmp_path / v) for k, v in raw["paths"].items()}
+    return params_from_dict(raw)
+
+
+@pytest.fixture
+def video(tmp_path):
+    return make_video(tmp_path / "in.mp4")
