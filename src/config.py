@@ -180,9 +180,94 @@ class Pose:
             _check(isinstance(v, (int, float)) and 0 <= v <= 1, f"pose.{k}", f"got {v!r}; must be in 0..1")
 
 
+MODEL_SIZES = ("small", "full")
+
+
+@dataclass(frozen=True)
+class Model:
+    """Which registered model to train (src/models), at which size, from which weights."""
+    name: str = "c3d"
+    size: str = "small"
+    pretrained: bool = False
+    weights: str | None = None
+
+    def __post_init__(self):
+        from src.models import MODELS
+        choice("model", "name", self.name, tuple(MODELS))
+        choice("model", "size", self.size, MODEL_SIZES)
+        choice("model", "pretrained", self.pretrained, (True, False))
+
+
+@dataclass(frozen=True)
+class Train:
+    epochs: int = 12
+    batch_size: int = 8
+    optimizer: str = "adamw"
+    lr: float = 0.001
+    weight_decay: float = 0.01
+    momentum: float = 0.9
+    scheduler: str = "cosine"
+    warmup_epochs: float = 1.0
+    step_size: int = 5
+    gamma: float = 0.1
+    label_smoothing: float = 0.1
+    mixup_alpha: float = 0.0
+    crop_scale: tuple = (0.6, 1.0)
+    flip: bool = True
+    early_stopping_patience: int = 6
+    num_workers: int = 1
+    threads: int = 0
+    accelerator: str = "auto"
+    devices: Any = "auto"
+    strategy: str = "auto"
+    num_nodes: int = 1
+    precision: str | None = None
+    limit_train_clips: int = 0
+
+    def __post_init__(self):
+        for k in ("epochs", "batch_size", "lr", "num_nodes"):
+            positive("train", k, getattr(self, k))
+        for k in ("weight_decay", "label_smoothing", "mixup_alpha", "warmup_epochs", "num_workers", "threads",
+                  "early_stopping_patience", "limit_train_clips"):
+            positive("train", k, getattr(self, k), allow_zero=True)
+        choice("train", "optimizer", self.optimizer, ("adamw", "sgd", "asgd"))
+        choice("train", "scheduler", self.scheduler, ("cosine", "step", "none"))
+        choice("train", "accelerator", self.accelerator, ("auto", "cpu", "gpu", "cuda", "mps", "tpu"))
+        object.__setattr__(self, "crop_scale", tuple(self.crop_scale))
+        _check(len(self.crop_scale) == 2 and 0 < self.crop_scale[0] <= self.crop_scale[1] <= 1,
+               "train.crop_scale", f"got {list(self.crop_scale)}; must be [min, max] with 0 < min <= max <= 1")
+        _check(self.label_smoothing < 1, "train.label_smoothing", "must be < 1")
+
+
+@dataclass(frozen=True)
+class Evaluate:
+    num_clips: int = 2
+    num_crops: int = 1
+    batch_size: int = 16
+
+    def __post_init__(self):
+        positive("evaluate", "num_clips", self.num_clips)
+        positive("evaluate", "batch_size", self.batch_size)
+        choice("evaluate", "num_crops", self.num_crops, (1, 3))
+
+
+@dataclass(frozen=True)
+class Compare:
+    models: tuple = ()
+
+    def __post_init__(self):
+        from src.models import MODELS
+        object.__setattr__(self, "models", tuple(self.models or ()))
+        unknown = [m for m in self.models if m not in MODELS]
+        _check(not unknown, "compare.models",
+               f"unknown model(s) {', '.join(map(str, unknown))}; allowed values: {', '.join(MODELS)}")
+        _check(len(set(self.models)) == len(self.models), "compare.models", "lists a model twice")
+
+
 SECTIONS = {
     "base": Base, "paths": Paths, "data": Data, "synthetic": Synthetic, "download": Download,
-    "trim": Trim, "frames": Frames, "pose": Pose,
+    "trim": Trim, "frames": Frames, "pose": Pose, "model": Model, "train": Train, "evaluate": Evaluate,
+    "compare": Compare,
 }
 
 
@@ -196,6 +281,10 @@ class Params:
     trim: Trim = field(default_factory=Trim)
     frames: Frames = field(default_factory=Frames)
     pose: Pose = field(default_factory=Pose)
+    model: Model = field(default_factory=Model)
+    train: Train = field(default_factory=Train)
+    evaluate: Evaluate = field(default_factory=Evaluate)
+    compare: Compare = field(default_factory=Compare)
 
     def section(self, name: str) -> dict:
         return dataclasses.asdict(getattr(self, name))

@@ -1,0 +1,153 @@
+"""Training and evaluation inputs read from the frame and pose stores.
+
+Training takes random temporal windows (random stride and start) and one
+random resized crop + flip shared by all frames of a clip (torchvision
+transforms v2 on a Video tensor); evaluation takes `num_clips` evenly spaced
+windows x `num_crops` crops, whose scores are averaged.
+"""
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+from src.frames import ClipFrames
+from src.models.registry import InputSpec
+from src.pose import load_pose
+
+# MediaPipe joint pairs (left, right) swapped by a horizontal flip
+POSE_FLIP = [(1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16), (17, 18), (19, 20),
+             (21, 22), (23, 24), (25, 26), (27, 28), (29, 30), (31, 32)]
+_FLIP_INDEX = list(range(33))
+for a, b in POSE_FLIP:
+    _FLIP_INDEX[a], _FLIP_INDEX[b] = b, a
+
+
+def train_indices(n: int, t: int, rng: random.Random) -> np.ndarray:
+    """Random temporal window: random stride (as long as the window fits), random start."""
+    max_stride = max(1, (n - 1) // max(1, t - 1)) if t > 1 else 1
+    stride = rng.randint(1, max_stride)
+    span = (t - 1) * stride + 1
+    start = rng.randint(0, max(0, n - span))
+    idx = start + stride * np.arange(t)
+    return np.minimum(idx, n - 1)
+
+
+def eval_indices(n: int, t: int, num_clips: int) -> list[np.ndarray]:
+    """`num_clips` windows of t frames spread evenly over n frames (each covers the clip at the widest
+    stride that fits, shifted)."""
+    stride = max(1, (n - 1) // max(1, t - 1)) if t > 1 else 1
+    span = (t - 1) * stride + 1
+    starts = np.linspace(0, max(0, n - span), num_clips).round().astype(int)
+    return [np.minimum(s + stride * np.arange(t), n - 1) for s in starts]
+
+
+def normalize_pose(kps: np.ndarray, detected: np.ndarray) -> np.ndarray:
+    """Centre on the hips, scale by torso length, zero missing frames (visibility 0 marks them)."""
+    out = np.zeros_like(kps, dtype=np.float32)
+    if not detected.any():
+        return out
+    k = kps[detected]
+    hips = (k[:, 23, :2] + k[:, 24, :2]) / 2
+    shoulders = (k[:, 11, :2] + k[:, 12, :2]) / 2
+    scale = np.median(np.linalg.norm(shoulders - hips, axis=1)) + 1e-6
+    centre = np.median(hips, axis=0)
+    k = k.copy()
+    k[:, :, :2] = (k[:, :, :2] - centre) / scale
+    k[:, :, 2] = k[:, :, 2] / scale
+    out[detected] = k
+    return out
+
+
+class ClipDataset(Dataset):
+    """Rows of a frames manifest -> (input tensor, label index).
+
+    rgb: C×T×H×W float, normalised; pose: T×33×4 float.
+    """
+
+    def __init__(self, rows: pd.DataFrame, classes: list[str], spec: InputSpec, frames_dir: Path,
+                 pose_dir: Path | None, train: bool, crop_scale=(0.6, 1.0), flip: bool = True,
+                 num_clips: int = 1, num_crops: int = 1, seed: int = 0):
+        self.rows = rows.reset_index(drop=True)
+        self.labels = [classes.index(lbl) for lbl in self.rows["label"]]
+        self.spec, self.train = spec, train
+        self.frames_dir, self.pose_dir = Path(frames_dir), Path(pose_dir) if pose_dir else None
+        self.num_clips, self.num_crops, self.flip = num_clips, num_crops, flip
+        self.seed = seed
+        self.mean = torch.tensor(spec.mean).view(3, 1, 1, 1)
+        self.std = torch.tensor(spec.std).view(3, 1, 1, 1)
+        if spec.kind == "rgb":
+            s = spec.size
+            self.train_tf = v2.Compose([v2.RandomResizedCrop((s, s), scale=crop_scale, antialias=True)]
+                                       + ([v2.RandomHorizontalFlip()] if flip else []))
+            self.resize = v2.Resize(s, antialias=True)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def _rng(self, i: int) -> random.Random:
+        # torch's generator is seeded per worker and epoch by Lightning: derive from it
+        return random.Random(int(torch.randint(0, 2**31 - 1, (1,)).item()) ^ i)
+
+    def __getitem__(self, i: int):
+        row = self.rows.iloc[i]
+        if self.spec.kind == "pose":
+            return self.pose_views(row, i), self.labels[i]
+        return self.rgb_views(row, i), self.labels[i]
+
+    # rgb -------------------------------------------------------------------------------------
+    def _to_tensor(self, frames: np.ndarray) -> torch.Tensor:
+        return tv_tensors.Video(torch.from_numpy(frames).permute(0, 3, 1, 2))  # T×C×H×W uint8
+
+    def _finish(self, video: torch.Tensor) -> torch.Tensor:
+        x = video.permute(1, 0, 2, 3).float().div_(255)  # C×T×H×W
+        return (x - self.mean) / self.std
+
+    def rgb_views(self, row, i: int) -> torch.Tensor:
+        clip = ClipFrames(self.frames_dir / row["path"])
+        n, t = len(clip), self.spec.num_frames
+        if self.train:
+            video = self._to_tensor(clip.frames(train_indices(n, t, self._rng(i))))
+            return self._finish(self.train_tf(video))
+        views = []
+        for idx in eval_indices(n, t, self.num_clips):
+            video = self.resize(self._to_tensor(clip.frames(idx)))
+            for crop in spatial_crops(video, self.spec.size, self.num_crops):
+                views.append(self._finish(crop))
+        return torch.stack(views)  # V×C×T×H×W
+
+    # pose ------------------------------------------------------------------------------------
+    def pose_views(self, row, i: int) -> torch.Tensor:
+        kps, det = load_pose(self.pose_dir / row["path"].replace(".mp4", ".npz"))
+        kps = normalize_pose(kps, det)
+        n, t = len(kps), self.spec.num_frames
+        if self.train:
+            rng = self._rng(i)
+            x = kps[train_indices(n, t, rng)]
+            if self.flip and rng.random() < 0.5:
+                x = x[:, _FLIP_INDEX].copy()
+                x[:, :, 0] *= -1
+            return torch.from_numpy(np.ascontiguousarray(x))
+        return torch.stack([torch.from_numpy(kps[idx]) for idx in eval_indices(n, t, self.num_clips)])
+
+
+def spatial_crops(video: torch.Tensor, size: int, num_crops: int) -> list[torch.Tensor]:
+    """1 crop: centre; 3 crops: both ends and centre of the long side (the usual 3-crop test)."""
+    h, w = video.shape[-2:]
+    if num_crops == 1:
+        return [v2.functional.center_crop(video, [size, size])]
+    if w >= h:
+        xs, ys = [0, (w - size) // 2, w - size], [(h - size) // 2] * 3
+    else:
+        xs, ys = [(w - size) // 2] * 3, [0, (h - size) // 2, h - size]
+    return [video[..., y:y + size, x:x + size] for x, y in zip(xs, ys)]
+
+
+def split_rows(manifest: pd.DataFrame, split: str) -> pd.DataFrame:
+    return manifest[(manifest["status"] == "ok") & (manifest["split"] == split)].reset_index(drop=True)

@@ -1,0 +1,48 @@
+"""Image-model baselines: a ResNet on single frames (clip score = mean of frame logits)
+and ResNet features fed to an LSTM."""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torchvision.models import resnet
+from torchvision.models.resnet import BasicBlock, ResNet
+
+
+def resnet_backbone(layers=(2, 2, 2, 2), pretrained: bool = False) -> ResNet:
+    """ResNet-18 (layers 2,2,2,2) or a shallower one; ImageNet weights only for ResNet-18."""
+    if pretrained:
+        from src.models.weights import torchvision_weights
+        return resnet.resnet18(weights=torchvision_weights("ResNet18_Weights", "IMAGENET1K_V1"))
+    return ResNet(BasicBlock, list(layers))
+
+
+class FrameCNN(nn.Module):
+    """Per-frame classifier; the clip prediction is the mean of frame logits."""
+
+    def __init__(self, num_classes: int, layers=(2, 2, 2, 2), pretrained: bool = False):
+        super().__init__()
+        self.backbone = resnet_backbone(layers, pretrained)
+        self.backbone.fc = nn.Linear(self.backbone.fc.in_features, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # B×C×T×H×W
+        b, c, t, h, w = x.shape
+        frames = x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)
+        return self.backbone(frames).view(b, t, -1).mean(1)
+
+
+class CNNLSTM(nn.Module):
+    """ResNet per-frame features -> LSTM over time -> classifier on the last hidden state."""
+
+    def __init__(self, num_classes: int, layers=(2, 2, 2, 2), hidden: int = 256, pretrained: bool = False):
+        super().__init__()
+        self.backbone = resnet_backbone(layers, pretrained)
+        feat = self.backbone.fc.in_features
+        self.backbone.fc = nn.Identity()
+        self.lstm = nn.LSTM(feat, hidden, batch_first=True)
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(hidden, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, t, h, w = x.shape
+        feats = self.backbone(x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)).view(b, t, -1)
+        out, _ = self.lstm(feats)
+        return self.head(out[:, -1])

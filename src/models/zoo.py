@@ -1,0 +1,115 @@
+"""Published video architectures, wrapped so each takes B×C×T×H×W and returns logits."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from src.models.weights import VIDEOMAE_HUB_ID, WeightsError, load_matching, pytorchvideo_weights, \
+    torchvision_weights
+
+# --- torchvision video ResNets (Tran et al. 2018) ---------------------------------------
+TV_VIDEO_RESNETS = {"r3d_18": "R3D_18_Weights", "mc3_18": "MC3_18_Weights", "r2plus1d_18": "R2Plus1D_18_Weights"}
+
+
+def video_resnet(name: str, num_classes: int, layers=(2, 2, 2, 2), pretrained: bool = False) -> nn.Module:
+    from torchvision.models.video import resnet as vr
+    blocks = {"r3d_18": ([vr.Conv3DSimple] * 4, vr.BasicStem),
+              "mc3_18": ([vr.Conv3DSimple] + [vr.Conv3DNoTemporal] * 3, vr.BasicStem),
+              "r2plus1d_18": ([vr.Conv2Plus1D] * 4, vr.R2Plus1dStem)}
+    conv_makers, stem = blocks[name]
+    model = vr.VideoResNet(vr.BasicBlock, conv_makers, list(layers), stem, num_classes=num_classes)
+    if pretrained:
+        load_matching(model, torchvision_weights(TV_VIDEO_RESNETS[name]), name)
+    return model
+
+
+# --- torchvision MViT v2 (Li et al. 2022) ----------------------------------------------
+def mvit(num_classes: int, num_frames: int, size: int, blocks: int = 0, pretrained: bool = False) -> nn.Module:
+    """blocks=0: the published MViT-v2-S; otherwise a narrow stack of `blocks` blocks."""
+    from torchvision.models.video import mvit as tm
+    if not blocks:
+        model = tm.mvit_v2_s(num_classes=num_classes, spatial_size=(size, size), temporal_size=num_frames)
+        if pretrained:
+            load_matching(model, torchvision_weights("MViT_V2_S_Weights"), "mvit_v2_s")
+        return model
+    # small: channels 48 -> 96 -> 192, pooling queries twice, keys/values down to 4x4
+    heads, chans = [1, 2, 2, 4], [48, 96, 96, 192]
+    cfg = [tm.MSBlockConfig(num_heads=heads[i], input_channels=chans[max(0, i - 1)] if i else 48,
+                            output_channels=chans[i], kernel_q=[3, 3, 3], kernel_kv=[3, 3, 3],
+                            stride_q=[1, 2, 2] if i in (1, 3) else [1, 1, 1],
+                            stride_kv=[1, 4, 4] if i == 0 else [1, 2, 2] if i < 3 else [1, 1, 1])
+           for i in range(blocks)]
+    return tm.MViT(spatial_size=(size, size), temporal_size=num_frames, block_setting=cfg, residual_pool=True,
+                   residual_with_cls_embed=False, rel_pos_embed=True, proj_after_attn=True,
+                   stochastic_depth_prob=0.1, num_classes=num_classes)
+
+
+# --- pytorchvideo X3D (Feichtenhofer 2020) and SlowFast (Feichtenhofer et al. 2019) ------
+X3D_HUB = {"x3d_xs": "X3D_XS.pyth", "x3d_s": "X3D_S.pyth", "x3d_m": "X3D_M.pyth"}
+
+
+def x3d(name: str, num_classes: int, num_frames: int, size: int, depth_factor: float = 2.2,
+        width_factor: float = 2.0, pretrained: bool = False) -> nn.Module:
+    from pytorchvideo.models.x3d import create_x3d
+    model = create_x3d(input_clip_length=num_frames, input_crop_size=size, model_num_class=num_classes,
+                       depth_factor=depth_factor, width_factor=width_factor, head_activation=None)
+    if pretrained:
+        load_matching(model, pytorchvideo_weights(X3D_HUB[name]), name)
+    return model
+
+
+class SlowFast(nn.Module):
+    """Two pathways from one clip: the fast one sees every frame, the slow one every alpha-th."""
+
+    def __init__(self, num_classes: int, num_frames: int, size: int, depth: int = 50, alpha: int = 4,
+                 pretrained: bool = False):
+        super().__init__()
+        from pytorchvideo.models.slowfast import create_slowfast
+        self.alpha = alpha
+        s = size // 32
+        self.net = create_slowfast(model_depth=depth, model_num_class=num_classes,
+                                   head_pool_kernel_sizes=((num_frames // alpha, s, s), (num_frames, s, s)))
+        if pretrained:
+            load_matching(self.net, pytorchvideo_weights("SLOWFAST_8x8_R50.pyth"), "slowfast_r50")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.shape[2]
+        slow = x.index_select(2, torch.linspace(0, t - 1, t // self.alpha, device=x.device).long())
+        return self.net([slow, x])
+
+
+# --- transformers VideoMAE (Tong et al. 2022) ----------------------------------------------
+class VideoMAE(nn.Module):
+    def __init__(self, num_classes: int, num_frames: int, size: int, hidden: int = 768, layers: int = 12,
+                 heads: int = 12, pretrained: bool = False):
+        super().__init__()
+        from transformers import VideoMAEConfig, VideoMAEForVideoClassification
+        self.num_classes = num_classes
+        if pretrained:
+            try:
+                self.hf = VideoMAEForVideoClassification.from_pretrained(
+                    VIDEOMAE_HUB_ID, num_labels=num_classes, ignore_mismatched_sizes=True)
+            except OSError as exc:
+                raise WeightsError(
+                    f"pretrained weights {VIDEOMAE_HUB_ID} are not in the Hugging Face cache and could not be "
+                    f"downloaded ({str(exc).splitlines()[0]}). Run `huggingface-cli download {VIDEOMAE_HUB_ID}` "
+                    f"where there is network, or save the model folder and set model.weights to it") from exc
+        else:
+            cfg = VideoMAEConfig(image_size=size, num_frames=num_frames, hidden_size=hidden,
+                                 num_hidden_layers=layers, num_attention_heads=heads,
+                                 intermediate_size=4 * hidden, num_labels=num_classes, use_mean_pooling=True)
+            self.hf = VideoMAEForVideoClassification(cfg)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # B×C×T×H×W -> pixel_values B×T×C×H×W
+        return self.hf(pixel_values=x.permute(0, 2, 1, 3, 4)).logits
+
+    def save_hf_folder(self, folder: Path) -> None:
+        self.hf.save_pretrained(folder)
+
+    def load_hf_folder(self, folder: Path) -> list[str]:
+        from transformers import VideoMAEForVideoClassification
+        loaded = VideoMAEForVideoClassification.from_pretrained(folder, num_labels=self.num_classes,
+                                                                ignore_mismatched_sizes=True)
+        return load_matching(self.hf, loaded.state_dict(), str(folder))

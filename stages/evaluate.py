@@ -1,0 +1,16 @@
+"""evaluate: test-split metrics of the trained model (or, with --compare NAME, of one compared model)."""
+import argparse
+
+from src.config import Params, load_params
+from src.evaluate import evaluate_run
+from src.train import RunPaths
+
+
+def main(params: Params, compare_name: str | None = None) -> dict:
+    return evaluate_run(params, RunPaths(params, compare_name))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--compare", metavar="NAME", help="evaluate this model of compare.models")
+    main(load_params(), parser.parse_args().compare)

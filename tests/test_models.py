@@ -1,0 +1,84 @@
+"""Every registered model at its small size: forward + backward, output (batch, classes)."""
+import pytest
+import torch
+
+from src.models import MODELS, build_model, input_spec
+from src.models.weights import WeightsError, load_local, save_weights
+
+
+def tiny_input(name: str, batch: int = 2) -> torch.Tensor:
+    spec = input_spec(name, "small")
+    if spec.kind == "pose":
+        return torch.randn(batch, spec.num_frames, 33, 4)
+    return torch.randn(batch, 3, spec.num_frames, spec.size, spec.size)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_forward_backward_shape(name):
+    torch.manual_seed(0)
+    model = build_model(name, num_classes=5, size="small")
+    out = model(tiny_input(name))
+    assert out.shape == (2, 5)
+    out.logsumexp(1).sum().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert grads and all(g is not None for g in grads[:1]) and any(g.abs().sum() > 0 for g in grads if g is not None)
+
+
+def test_every_model_declares_small_and_full_sizes_and_its_input():
+    for name, entry in MODELS.items():
+        assert set(entry.sizes) == {"small", "full"}, name
+        assert entry.kind in ("rgb", "pose") and entry.family in ("frame", "temporal", "pose")
+        full, small = input_spec(name, "full"), input_spec(name, "small")
+        if entry.kind == "rgb":
+            assert full.size >= small.size and full.size >= 112
+
+
+def test_unknown_model_lists_the_registry():
+    with pytest.raises(ValueError, match="registered models: frame_cnn, cnn_lstm, c3d"):
+        build_model("resnet9000", 3)
+
+
+def test_unknown_model_name_in_params_is_a_param_error():
+    from src.config import ParamError, params_from_dict
+    with pytest.raises(ParamError, match=r"model.name.*videomae"):
+        params_from_dict({"model": {"name": "nope"}})
+    with pytest.raises(ParamError, match=r"compare.models.*nope"):
+        params_from_dict({"compare": {"models": ["c3d", "nope"]}})
+
+
+@pytest.mark.parametrize("name", ["c3d", "videomae", "x3d_xs"])
+def test_weights_round_trip_through_a_local_folder(tmp_path, name):
+    """Save random weights with the library's save function, load them via model.weights."""
+    torch.manual_seed(1)
+    src = build_model(name, 4)
+    save_weights(src, tmp_path / "w")
+    torch.manual_seed(2)
+    dst = build_model(name, 4)
+    x = tiny_input(name)
+    src.eval(), dst.eval()
+    assert not torch.allclose(src(x), dst(x))
+    skipped = load_local(dst, tmp_path / "w")
+    assert skipped == []
+    assert torch.allclose(src(x), dst(x), atol=1e-5)
+    # another class count: the body loads, the head is replaced (left fresh)
+    other = build_model(name, 7)
+    skipped = load_local(other, tmp_path / "w")
+    assert skipped and all(p.numel() < 0.2 * sum(v.numel() for v in other.state_dict().values())
+                           for p in [other.state_dict()[k] for k in skipped])
+
+
+def test_weights_of_another_architecture_are_refused(tmp_path):
+    save_weights(build_model("pose_lstm", 4), tmp_path / "w")
+    with pytest.raises(WeightsError, match="only .* parameters fit"):
+        load_local(build_model("c3d", 4), tmp_path / "w")
+    with pytest.raises(WeightsError, match="does not exist"):
+        load_local(build_model("c3d", 4), tmp_path / "missing")
+
+
+def test_pretrained_offline_says_what_to_download(monkeypatch, tmp_path):
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(WeightsError, match=r"Download https://download.pytorch.org/models/r3d_18.*hub"):
+        build_model("r3d_18", 4, size="full", pretrained=True)
+    with pytest.raises(WeightsError, match="full only"):
+        build_model("r3d_18", 4, size="small", pretrained=True)
