@@ -88,7 +88,7 @@ SOURCES = ("synthetic",)
 class Data:
     source: str = "synthetic"
     classes: tuple = ()
-    clips_per_class: int = 40
+    clips_per_class: int = 80
     split_ratios: tuple = (0.6, 0.2, 0.2)
     min_clips_per_class: int = 2
     seed: int = 0
@@ -110,7 +110,7 @@ class Synthetic:
     """Rendering of the offline cartoon-dancer data set."""
     width: int = 320
     height: int = 240
-    fps: int = 25
+    fps: int = 15
     min_seconds: float = 4.0
     max_seconds: float = 5.5
     segment_seconds: float = 3.0
@@ -186,7 +186,7 @@ MODEL_SIZES = ("small", "full")
 @dataclass(frozen=True)
 class Model:
     """Which registered model to train (src/models), at which size, from which weights."""
-    name: str = "c3d"
+    name: str = "pose_lstm"
     size: str = "small"
     pretrained: bool = False
     weights: str | None = None

@@ -73,20 +73,16 @@ class ClipDataset(Dataset):
 
     def __init__(self, rows: pd.DataFrame, classes: list[str], spec: InputSpec, frames_dir: Path,
                  pose_dir: Path | None, train: bool, crop_scale=(0.6, 1.0), flip: bool = True,
-                 num_clips: int = 1, num_crops: int = 1, seed: int = 0):
+                 num_clips: int = 1, num_crops: int = 1):
         self.rows = rows.reset_index(drop=True)
         self.labels = [classes.index(lbl) for lbl in self.rows["label"]]
         self.spec, self.train = spec, train
         self.frames_dir, self.pose_dir = Path(frames_dir), Path(pose_dir) if pose_dir else None
         self.num_clips, self.num_crops, self.flip = num_clips, num_crops, flip
-        self.seed = seed
-        self.mean = torch.tensor(spec.mean).view(3, 1, 1, 1)
-        self.std = torch.tensor(spec.std).view(3, 1, 1, 1)
         if spec.kind == "rgb":
             s = spec.size
             self.train_tf = v2.Compose([v2.RandomResizedCrop((s, s), scale=crop_scale, antialias=True)]
                                        + ([v2.RandomHorizontalFlip()] if flip else []))
-            self.resize = v2.Resize(s, antialias=True)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -102,39 +98,51 @@ class ClipDataset(Dataset):
         return self.rgb_views(row, i), self.labels[i]
 
     # rgb -------------------------------------------------------------------------------------
-    def _to_tensor(self, frames: np.ndarray) -> torch.Tensor:
-        return tv_tensors.Video(torch.from_numpy(frames).permute(0, 3, 1, 2))  # T×C×H×W uint8
-
-    def _finish(self, video: torch.Tensor) -> torch.Tensor:
-        x = video.permute(1, 0, 2, 3).float().div_(255)  # C×T×H×W
-        return (x - self.mean) / self.std
-
     def rgb_views(self, row, i: int) -> torch.Tensor:
         clip = ClipFrames(self.frames_dir / row["path"])
-        n, t = len(clip), self.spec.num_frames
         if self.train:
-            video = self._to_tensor(clip.frames(train_indices(n, t, self._rng(i))))
-            return self._finish(self.train_tf(video))
-        views = []
-        for idx in eval_indices(n, t, self.num_clips):
-            video = self.resize(self._to_tensor(clip.frames(idx)))
-            for crop in spatial_crops(video, self.spec.size, self.num_crops):
-                views.append(self._finish(crop))
-        return torch.stack(views)  # V×C×T×H×W
+            video = _video(clip.frames(train_indices(len(clip), self.spec.num_frames, self._rng(i))))
+            return normalize(self.train_tf(video), self.spec)
+        return rgb_eval_views(clip, self.spec, self.num_clips, self.num_crops)
 
     # pose ------------------------------------------------------------------------------------
     def pose_views(self, row, i: int) -> torch.Tensor:
         kps, det = load_pose(self.pose_dir / row["path"].replace(".mp4", ".npz"))
+        if not self.train:
+            return pose_eval_views(kps, det, self.spec, self.num_clips)
         kps = normalize_pose(kps, det)
-        n, t = len(kps), self.spec.num_frames
-        if self.train:
-            rng = self._rng(i)
-            x = kps[train_indices(n, t, rng)]
-            if self.flip and rng.random() < 0.5:
-                x = x[:, _FLIP_INDEX].copy()
-                x[:, :, 0] *= -1
-            return torch.from_numpy(np.ascontiguousarray(x))
-        return torch.stack([torch.from_numpy(kps[idx]) for idx in eval_indices(n, t, self.num_clips)])
+        rng = self._rng(i)
+        x = kps[train_indices(len(kps), self.spec.num_frames, rng)]
+        if self.flip and rng.random() < 0.5:
+            x = x[:, _FLIP_INDEX].copy()
+            x[:, :, 0] *= -1
+        return torch.from_numpy(np.ascontiguousarray(x))
+
+
+def _video(frames: np.ndarray) -> torch.Tensor:
+    return tv_tensors.Video(torch.from_numpy(frames).permute(0, 3, 1, 2))  # T×C×H×W uint8
+
+
+def normalize(video: torch.Tensor, spec: InputSpec) -> torch.Tensor:
+    """uint8 T×C×H×W -> normalised float C×T×H×W."""
+    x = video.permute(1, 0, 2, 3).float().div_(255)
+    return (x - torch.tensor(spec.mean).view(3, 1, 1, 1)) / torch.tensor(spec.std).view(3, 1, 1, 1)
+
+
+def rgb_eval_views(clip: ClipFrames, spec: InputSpec, num_clips: int, num_crops: int) -> torch.Tensor:
+    """The test-time views of one stored clip, V×C×T×H×W (evaluation and src.predict share this)."""
+    resize = v2.Resize(spec.size, antialias=True)
+    views = []
+    for idx in eval_indices(len(clip), spec.num_frames, num_clips):
+        video = resize(_video(clip.frames(idx)))
+        views += [normalize(crop, spec) for crop in spatial_crops(video, spec.size, num_crops)]
+    return torch.stack(views)
+
+
+def pose_eval_views(kps: np.ndarray, detected: np.ndarray, spec: InputSpec, num_clips: int) -> torch.Tensor:
+    """The test-time views of one keypoint sequence, V×T×33×4."""
+    kps = normalize_pose(kps, detected)
+    return torch.stack([torch.from_numpy(kps[idx]) for idx in eval_indices(len(kps), spec.num_frames, num_clips)])
 
 
 def spatial_crops(video: torch.Tensor, size: int, num_crops: int) -> list[torch.Tensor]:

@@ -81,9 +81,9 @@ def evaluate_run(params: Params, paths: RunPaths) -> dict:
     pred = scores.argmax(1)
     write_csv(paths.confusion_csv, pd.DataFrame({"actual": [classes[i] for i in y],
                                                  "predicted": [classes[i] for i in pred]}))
-    write_csv(paths.predictions, pd.DataFrame({"clip_id": rows["clip_id"], "label": rows["label"],
-                                               "predicted": [classes[i] for i in pred],
-                                               "probability": scores.max(1).round(4)}))
+    probs = pd.DataFrame(scores, columns=[f"p_{c}" for c in classes])
+    write_csv(paths.predictions, pd.concat([pd.DataFrame({"clip_id": rows["clip_id"], "label": rows["label"],
+                                                          "predicted": [classes[i] for i in pred]}), probs], axis=1))
     save_confusion_png(paths.confusion_png, cm, classes, f"{meta['model']} ({meta['size']}): test top-1 "
                                                         f"{figures['top1']:.3f}")
     _log_to_mlflow(params, meta.get("mlflow_run_id"), figures, paths)

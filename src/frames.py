@@ -19,8 +19,8 @@ import numpy as np
 
 from src.annotations import write_manifest
 from src.config import Frames
-from src.media import MediaError, decode_frames, probe
-from src.utils import atomic_path, clean_tmp, parallel_map
+from src.media import MediaError, decode_frames, encode_h264, probe
+from src.utils import clean_tmp, parallel_map
 
 cv2.setNumThreads(1)
 
@@ -40,21 +40,6 @@ def uniform_indices(n: int, k: int) -> np.ndarray:
     if n <= k:
         return np.arange(n)
     return np.round(np.linspace(0, n - 1, k)).astype(int)
-
-
-def save_clip(path: Path, frames_rgb: list[np.ndarray], fps: float, crf: int) -> int:
-    """Encode RGB frames into an H.264 mp4 atomically; returns bytes written."""
-    h, w = frames_rgb[0].shape[:2]
-    with atomic_path(path) as tmp:
-        with av.open(str(tmp), "w", format="mp4") as out:
-            stream = out.add_stream("libx264", rate=max(1, int(round(fps))))
-            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-            stream.options = {"crf": str(crf), "preset": "veryfast"}
-            stream.codec_context.thread_count = 1
-            for img in frames_rgb:
-                out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")))
-            out.mux(stream.encode())
-    return path.stat().st_size
 
 
 class ClipFrames:
@@ -89,7 +74,7 @@ def extract_clip(src: Path, dest: Path, cfg: Frames) -> dict:
     keep = uniform_indices(len(frames), cfg.max_frames)
     fps = probe(src).fps * len(keep) / len(frames)
     frames = [resize_short_side(frames[i], cfg.short_side) for i in keep]
-    nbytes = save_clip(dest, frames, fps, cfg.crf)
+    nbytes = encode_h264(dest, frames, fps, cfg.crf)
     h, w = frames[0].shape[:2]
     return dict(num_frames=len(frames), height=h, width=w, fps=round(fps, 3), bytes=nbytes)
 

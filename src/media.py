@@ -6,10 +6,13 @@ needed; it ships no ffprobe, so probing goes through PyAV's libav instead.
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import av
+import numpy as np
 
 
 @functools.lru_cache(maxsize=1)
@@ -75,3 +78,25 @@ def decode_frames(path: str | Path):
         raise
     except (av.error.FFmpegError, OSError, ValueError) as exc:
         raise MediaError(f"decode error: {exc}") from exc
+
+
+def encode_h264(path: str | Path, frames_rgb: Iterable[np.ndarray], fps: float, crf: int) -> int:
+    """Encode RGB frames to an H.264 mp4 in-process (no ffmpeg start-up per clip), atomically;
+    returns bytes written. Single-threaded x264, so the same frames always give the same bytes."""
+    from src.utils import atomic_path
+    frames = iter(frames_rgb)
+    first = next(frames, None)
+    if first is None:
+        raise MediaError("no frames to encode")
+    h, w = first.shape[:2]
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with av.open(str(tmp), "w", format="mp4") as out:
+            stream = out.add_stream("libx264", rate=max(1, int(round(fps))))
+            stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
+            stream.options = {"crf": str(crf), "preset": "veryfast"}
+            stream.codec_context.thread_count = 1
+            for img in itertools.chain([first], frames):
+                out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")))
+            out.mux(stream.encode())
+    return path.stat().st_size

@@ -16,14 +16,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from src.media import ffmpeg_exe
+from src.media import encode_h264
 
 # --- key poses -------------------------------------------------------------
 # Limb angles in degrees, measured outward from hanging straight down
@@ -65,13 +64,15 @@ POSES = {
     "ballet_second": _pose(r_sho=85, r_elb=15, l_sho=85, l_elb=15, r_hip=14, l_hip=14),
     "ballet_arabesque": _pose(r_sho=150, r_elb=5, l_sho=70, l_elb=5, r_hip=3, l_hip=100, l_knee=0,
                               lean=-20, root_y=-0.02),
-    # charleston / jumpstyle shared poses: swivels and side kicks, arms swinging
-    "kick_swivel_in": _pose(r_sho=55, r_elb=30, l_sho=-30, l_elb=20, r_hip=-8, r_knee=35, l_hip=-8, l_knee=35,
-                            root_y=0.05),
-    "kick_right": _pose(r_sho=-25, r_elb=15, l_sho=70, l_elb=25, r_hip=70, r_knee=5, l_hip=4, l_knee=10),
-    "kick_swivel_out": _pose(r_sho=-30, r_elb=20, l_sho=55, l_elb=30, r_hip=30, r_knee=45, l_hip=30, l_knee=45,
-                             root_y=0.06),
-    "kick_left": _pose(l_sho=-25, l_elb=15, r_sho=70, r_elb=25, l_hip=70, l_knee=5, r_hip=4, r_knee=10),
+    # charleston / jumpstyle shared poses. Each is left/right symmetric, so mirroring a clip
+    # (the generator and the flip augmentation both do) can never turn one order into the other.
+    "kick_knees_in": _pose(r_sho=40, r_elb=105, l_sho=40, l_elb=105, r_hip=-8, r_knee=40, l_hip=-8, l_knee=40,
+                           root_y=0.06),
+    "kick_jump_up": _pose(r_sho=150, r_elb=10, l_sho=150, l_elb=10, r_hip=22, r_knee=5, l_hip=22, l_knee=5,
+                          root_y=-0.06),
+    "kick_knees_out": _pose(r_sho=90, r_elb=60, l_sho=90, l_elb=60, r_hip=38, r_knee=70, l_hip=38, l_knee=70,
+                            root_y=0.1),
+    "kick_tuck": _pose(r_sho=15, r_elb=5, l_sho=15, l_elb=5, r_hip=4, r_knee=0, l_hip=4, l_knee=0),
     # gangnam style (crossed wrists on the reins, galloping knee lifts, lasso)
     "gangnam_ride_r": _pose(r_sho=35, r_elb=120, l_sho=35, l_elb=120, r_hip=14, r_knee=60, r_lift=0.6,
                             l_hip=22, l_knee=30, root_y=0.04),
@@ -90,7 +91,7 @@ POSES = {
     "mac_l_hip": _pose(r_sho=30, r_elb=95, l_sho=30, l_elb=95, r_hip=10, l_hip=10),
 }
 
-KICK_CYCLE = ["kick_swivel_in", "kick_right", "kick_swivel_out", "kick_left"]
+KICK_CYCLE = ["kick_knees_in", "kick_jump_up", "kick_knees_out", "kick_tuck"]
 
 
 @dataclass(frozen=True)
@@ -323,28 +324,17 @@ def render_frames(label: str, clip_id: str, seed: int, seconds: float, width: in
         pose = pose_at(choreo, look.phase + t * look.tempo)
         img = bg.copy()
         draw_figure(img, pose, look)
-        if look.mirror:
-            img = img[:, ::-1]
         # camera jitter: smooth random walk, applied as a sub-pixel shift
         jx = 0.8 * jx + rng.normal(0, look.jitter)
         jy = 0.8 * jy + rng.normal(0, look.jitter)
         m = np.float32([[1, 0, jx], [0, 1, jy]])
-        yield cv2.warpAffine(np.ascontiguousarray(img), m, (width, height), borderMode=cv2.BORDER_REFLECT)
+        img = cv2.warpAffine(img, m, (width, height), borderMode=cv2.BORDER_REPLICATE)
+        yield np.ascontiguousarray(img[:, ::-1]) if look.mirror else img
 
 
 def render_clip(path: Path, label: str, clip_id: str, seed: int, seconds: float, width: int, height: int,
-                fps: int, crf: int = 20) -> None:
-    """Render one clip to an H.264 mp4 through the bundled ffmpeg (caller handles atomicity)."""
-    cmd = [ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "bgr24",
-           "-s", f"{width}x{height}", "-r", str(fps), "-i", "-", "-c:v", "libx264", "-preset", "veryfast",
-           "-crf", str(crf), "-pix_fmt", "yuv420p", "-threads", "1", "-f", "mp4", str(path)]
-    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        for frame in render_frames(label, clip_id, seed, seconds, width, height, fps):
-            proc.stdin.write(frame.tobytes())
-        proc.stdin.close()
-    except BrokenPipeError:
-        pass
-    err = proc.stderr.read().decode(errors="replace")
-    if proc.wait() != 0:
-        raise RuntimeError(f"ffmpeg failed rendering {clip_id}: {err.strip()[-300:]}")
+                fps: int, crf: int = 20) -> int:
+    """Render one clip to an H.264 mp4; returns bytes written."""
+    frames = (cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in render_frames(label, clip_id, seed, seconds, width,
+                                                                        height, fps))
+    return encode_h264(path, frames, fps, crf)

@@ -239,8 +239,11 @@ def train_model(params: Params, name: str, paths: RunPaths, weights: str | None 
         train_clips=len(train_ds), val_clips=len(val_ds), mlflow_run_id=logger.run_id)
     if trainer.is_global_zero:
         save_checkpoint(paths.checkpoint, model, name=name, size=size, classes=classes, spec=spec,
-                        params_hash=params_hash(params), config={"model": asdict(params.model) | {"name": name},
-                                                                  "train": asdict(cfg)},
+                        params_hash=params_hash(params),
+                        # preprocessing travels with the model, so src.predict needs no params.yaml
+                        config={"model": asdict(params.model) | {"name": name}, "train": asdict(cfg),
+                                "trim": asdict(params.trim), "frames": asdict(params.frames),
+                                "pose": asdict(params.pose)},
                         mlflow_run_id=logger.run_id, train_metrics=figures)
         write_json(paths.train_json, figures)
         write_csv(paths.history, pd.DataFrame(history.rows))

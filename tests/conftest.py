@@ -57,3 +57,14 @@ def tiny_params(tmp_path):
 @pytest.fixture
 def video(tmp_path):
     return make_video(tmp_path / "in.mp4")
+
+
+@pytest.fixture(scope="session")
+def trained_repo(tmp_path_factory):
+    """The tiny profile through every stage with real `dvc repro`, committed as the baseline."""
+    from tests.dvc_repo import tiny_repo
+    repo = tiny_repo(tmp_path_factory.mktemp("trained_repo"))
+    log = repo.dvc("repro")
+    repo.git("add", "-A")
+    repo.git("commit", "-qm", "baseline run")
+    return repo, log

@@ -31,18 +31,20 @@ class FrameCNN(nn.Module):
 
 
 class CNNLSTM(nn.Module):
-    """ResNet per-frame features -> LSTM over time -> classifier on the last hidden state."""
+    """ResNet per-frame features -> bidirectional LSTM -> classifier on the time-averaged outputs
+    (LRCN averages over time steps too; every step then gets a gradient, which trains far faster
+    than the last hidden state alone)."""
 
     def __init__(self, num_classes: int, layers=(2, 2, 2, 2), hidden: int = 256, pretrained: bool = False):
         super().__init__()
         self.backbone = resnet_backbone(layers, pretrained)
         feat = self.backbone.fc.in_features
         self.backbone.fc = nn.Identity()
-        self.lstm = nn.LSTM(feat, hidden, batch_first=True)
-        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(hidden, num_classes))
+        self.lstm = nn.LSTM(feat, hidden, batch_first=True, bidirectional=True)
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(2 * hidden, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, t, h, w = x.shape
         feats = self.backbone(x.permute(0, 2, 1, 3, 4).reshape(b * t, c, h, w)).view(b, t, -1)
         out, _ = self.lstm(feats)
-        return self.head(out[:, -1])
+        return self.head(out.mean(1))

@@ -49,13 +49,13 @@ def _cnn_lstm(num_classes, pretrained, layers, hidden):
     return CNNLSTM(num_classes, layers, hidden, pretrained)
 
 
-def _c3d(num_classes, pretrained, widths, convs, fc_dim):
+def _c3d(num_classes, pretrained, widths, convs, fc_dim, stem):
     if pretrained:
         from src.models.weights import WeightsError
         raise WeightsError("c3d is written here and trained from scratch: no published weights; "
                            "set model.pretrained: false (or model.weights to a checkpoint of yours)")
     from src.models.c3d import C3D
-    return C3D(num_classes, widths, convs, fc_dim)
+    return C3D(num_classes, widths, convs, fc_dim, stem=stem)
 
 
 def _video_resnet(name):
@@ -104,7 +104,7 @@ def _x3d_sizes(small: tuple, full: tuple) -> dict:
 MODELS: dict[str, ModelEntry] = {
     "frame_cnn": ModelEntry(
         _frame_cnn, "frame", "rgb", imagenet_norm=True,
-        sizes={"small": dict(num_frames=8, size=64, layers=(1, 1, 1, 1)),
+        sizes={"small": dict(num_frames=4, size=64, layers=(1, 1, 1, 1)),
                "full": dict(num_frames=8, size=224, layers=(2, 2, 2, 2))},
         reference="ResNet-18 on single frames, mean of frame logits (image-classification baseline)",
         pretrained="torchvision ResNet18_Weights.IMAGENET1K_V1"),
@@ -116,9 +116,10 @@ MODELS: dict[str, ModelEntry] = {
         pretrained="torchvision ResNet18_Weights.IMAGENET1K_V1 (backbone)"),
     "c3d": ModelEntry(
         _c3d, "temporal", "rgb",
-        sizes={"small": dict(num_frames=8, size=64, widths=(16, 32, 64, 128), convs=(1, 1, 2, 2), fc_dim=256),
+        sizes={"small": dict(num_frames=8, size=64, widths=(32, 64, 128, 256), convs=(1, 1, 2, 2), fc_dim=256,
+                             stem=True),
                "full": dict(num_frames=16, size=112, widths=(64, 128, 256, 512, 512), convs=(1, 1, 2, 2, 2),
-                            fc_dim=4096)},
+                            fc_dim=4096, stem=False)},
         reference="C3D (Tran et al. 2015), written here with batch norm, trained from scratch"),
     "r3d_18": ModelEntry(
         _video_resnet("r3d_18"), "temporal", "rgb",
@@ -141,7 +142,7 @@ MODELS: dict[str, ModelEntry] = {
         sizes={"small": dict(num_frames=8, size=64, blocks=4),
                "full": dict(num_frames=16, size=224, blocks=0)},
         reference="torchvision MViT-v2-S (Li et al. 2022)", pretrained="torchvision MViT_V2_S_Weights.KINETICS400_V1"),
-    "x3d_xs": ModelEntry(_x3d("x3d_xs"), "temporal", "rgb", sizes=_x3d_sizes((8, 64, 1.0), (4, 160, 2.2)),
+    "x3d_xs": ModelEntry(_x3d("x3d_xs"), "temporal", "rgb", sizes=_x3d_sizes((4, 64, 1.0), (4, 160, 2.2)),
                          reference="pytorchvideo X3D-XS (Feichtenhofer 2020)",
                          pretrained="pytorchvideo hub X3D_XS.pyth (Kinetics-400)"),
     "x3d_s": ModelEntry(_x3d("x3d_s"), "temporal", "rgb", sizes=_x3d_sizes((12, 64, 1.5), (13, 160, 2.2)),

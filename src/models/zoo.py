@@ -110,6 +110,8 @@ class VideoMAE(nn.Module):
 
     def load_hf_folder(self, folder: Path) -> list[str]:
         from transformers import VideoMAEForVideoClassification
-        loaded = VideoMAEForVideoClassification.from_pretrained(folder, num_labels=self.num_classes,
-                                                                ignore_mismatched_sizes=True)
-        return load_matching(self.hf, loaded.state_dict(), str(folder))
+        loaded, info = VideoMAEForVideoClassification.from_pretrained(
+            folder, num_labels=self.num_classes, ignore_mismatched_sizes=True, output_loading_info=True)
+        load_matching(self.hf, loaded.state_dict(), str(folder))
+        # keys whose shapes differed (the class head) were freshly initialised: report them as replaced
+        return sorted(f"hf.{k[0] if isinstance(k, (tuple, list)) else k}" for k in info.get("mismatched_keys", []))

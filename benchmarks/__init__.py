@@ -1,0 +1,1 @@
+"""Benchmarks that print the speed and size figures (run: make bench)."""

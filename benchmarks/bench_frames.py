@@ -1,0 +1,56 @@
+"""Frame store: size against the trimmed clips, and random training-clip reads per core.
+
+Prints figures for 8 frames at 112x112 (the issue's yardstick) through the same dataset
+code training uses, plus the bare decode. Needs `dvc repro frames` first.
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import time
+
+import pandas as pd
+import torch
+
+from src.annotations import MANIFEST, read_classes
+from src.config import load_params
+from src.data import ClipDataset, train_indices
+from src.frames import ClipFrames
+from src.models.registry import InputSpec
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--clips", type=int, default=300)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    p = load_params()
+    frames = pd.read_csv(p.paths.frames / MANIFEST)
+    clips = pd.read_csv(p.paths.clips / MANIFEST)
+    frames, clips = frames[frames.status == "ok"], clips[clips.status == "ok"]
+    store, source = int(frames["bytes"].sum()), int(clips["bytes"].sum())
+    print(f"store: {len(frames)} clips, {store / 1e6:.2f} MB in {len(frames)} files; trimmed clips "
+          f"{source / 1e6:.2f} MB; ratio {store / source:.3f} (target <= 1)")
+    rng = random.Random(0)
+    paths = [p.paths.frames / f for f in frames["path"]]
+    picks = [rng.choice(paths) for _ in range(args.clips)]
+    t0 = time.perf_counter()
+    for path in picks:
+        clip = ClipFrames(path)
+        clip.frames(train_indices(len(clip), 8, rng))
+    dt = time.perf_counter() - t0
+    print(f"decode only: {args.clips / dt:.0f} clips/s on one core ({1000 * dt / args.clips:.2f} ms/clip)")
+    spec = InputSpec(kind="rgb", num_frames=8, size=112)
+    ds = ClipDataset(frames.sample(frac=1, random_state=0), read_classes(p.paths.annotations), spec,
+                     p.paths.frames, None, train=True)
+    n = min(args.clips, len(ds))
+    t0 = time.perf_counter()
+    for i in range(n):
+        x, _ = ds[i]
+    dt = time.perf_counter() - t0
+    print(f"training read (decode + random crop/flip to 8x112x112, normalised float tensor {tuple(x.shape)}): "
+          f"{n / dt:.0f} clips/s on one core (target >= 200)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,219 @@
+"""Predict the action in new videos with a trained model.
+
+    python -m src.predict VIDEO [--model models/model.pt] [--start S] [--end E | --duration D]
+                                [--top-k 5] [--num-clips N] [--json] [--save-clip PATH]
+    python -m src.predict FOLDER_OR_VIDEOS... --output predictions.csv
+
+The video goes through the pipeline's own steps (trim -> frame store -> pose for pose
+models) with the settings stored in the checkpoint, in a temporary folder that is
+removed afterwards; `--save-clip` keeps the trimmed clip. Scores of several temporal
+views are averaged, as in evaluation.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
+
+
+class PredictError(RuntimeError):
+    """A bad input: printed as one line, exit status 2."""
+
+
+@dataclass
+class Prediction:
+    video: str
+    top: list            # [(class, probability)] best first
+    probabilities: dict  # every class
+    start: float
+    end: float
+    detection_rate: float | None = None
+
+    def as_dict(self) -> dict:
+        out = dict(video=self.video, start=self.start, end=self.end,
+                   top=[dict(label=c, probability=round(p, 6)) for c, p in self.top],
+                   probabilities={c: round(p, 6) for c, p in self.probabilities.items()})
+        if self.detection_rate is not None:
+            out["pose_detection_rate"] = round(self.detection_rate, 4)
+        return out
+
+
+class Predictor:
+    """Loads a checkpoint once; `predict(video)` runs trim -> frames -> (pose) -> model."""
+
+    def __init__(self, checkpoint: str | Path, num_clips: int = 1, num_crops: int = 1):
+        import torch
+
+        from src.checkpoint import load_checkpoint
+        from src.config import Frames, Pose, Trim
+        torch.set_num_threads(max(1, torch.get_num_threads()))
+        self.model, self.spec, self.meta = load_checkpoint(checkpoint)
+        cfg = self.meta.get("config", {})
+        if not all(k in cfg for k in ("trim", "frames", "pose")):
+            raise PredictError(f"checkpoint {checkpoint} does not record its preprocessing (written by an older "
+                               f"version): retrain it with this version")
+        self.trim = Trim(**{**cfg["trim"], "workers": 1})
+        self.frames = Frames(**{**cfg["frames"], "workers": 1})
+        self.pose_cfg = Pose(**{**cfg["pose"], "workers": 1})
+        self.classes = self.meta["classes"]
+        self.num_clips, self.num_crops = num_clips, num_crops if self.spec.kind == "rgb" else 1
+        self._pose = None
+
+    def _segment(self, video: Path, start: float | None, end: float | None, duration: float | None):
+        from src.media import probe
+        if not video.exists():
+            raise PredictError(f"{video}: no such file")
+        if video.suffix.lower() not in VIDEO_EXTENSIONS:
+            raise PredictError(f"{video}: unsupported file type {video.suffix or '(none)'}; expected one of "
+                               f"{', '.join(VIDEO_EXTENSIONS)}")
+        info = probe(video)  # MediaError: zero-byte, unreadable, no video stream
+        if info.duration <= 0:
+            raise PredictError(f"{video}: the video has no duration")
+        s = 0.0 if start is None else float(start)
+        if s < 0:
+            raise PredictError(f"--start must be >= 0 (got {s})")
+        if s >= info.duration:
+            raise PredictError(f"--start {s:g} is at or past the end of the video ({info.duration:.2f} s)")
+        e = s + duration if duration is not None else end if end is not None else info.duration
+        if e <= s:
+            raise PredictError(f"--end must be after --start (got start {s:g}, end {e:g})")
+        return s, min(e, info.duration)
+
+    def predict(self, video: str | Path, start=None, end=None, duration=None, top_k: int = 5,
+                save_clip: str | Path | None = None) -> Prediction:
+        import torch
+
+        from src.data import pose_eval_views, rgb_eval_views
+        from src.evaluate import score_views
+        from src.frames import ClipFrames, extract_clip
+        from src.trim import trim_clip
+        video = Path(video)
+        s, e = self._segment(video, start, end, duration)
+        detection = None
+        with tempfile.TemporaryDirectory(prefix="predict-") as tmp:
+            clip, stored = Path(tmp) / "clip.mp4", Path(tmp) / "frames.mp4"
+            trim_clip(video, clip, s, e, self.trim)
+            extract_clip(clip, stored, self.frames)
+            frames = ClipFrames(stored)
+            if self.spec.kind == "rgb":
+                views = rgb_eval_views(frames, self.spec, self.num_clips, self.num_crops)
+            else:
+                kps, det, _ = self._pose_estimator().run(frames.frame(i) for i in range(len(frames)))
+                detection = float(det.mean())
+                views = pose_eval_views(kps, det, self.spec, self.num_clips)
+            if save_clip:
+                Path(save_clip).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(clip, save_clip)
+        probs = score_views(self.model, views.unsqueeze(0))[0].numpy().astype(float)
+        order = np.argsort(-probs)[:max(1, min(top_k, len(self.classes)))]
+        return Prediction(video=str(video), top=[(self.classes[i], float(probs[i])) for i in order],
+                          probabilities={c: float(p) for c, p in zip(self.classes, probs)}, start=s, end=e,
+                          detection_rate=detection)
+
+    def _pose_estimator(self):
+        if self._pose is None:
+            from src.pose import PoseEstimator
+            self._pose = PoseEstimator(self.pose_cfg)
+        return self._pose
+
+
+def list_videos(inputs: list[str]) -> list[Path]:
+    """Expand folders (their video files, sorted) and keep explicit files as given."""
+    out = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            out += sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS)
+        else:
+            out.append(item)
+    return out
+
+
+def predict_batch(predictor: Predictor, videos: list[Path], output: Path, top_k: int, num_errors=None):
+    """One CSV row per video (top-k labels and probabilities, or the error); returns (ok, failed)."""
+    import pandas as pd
+    from tqdm import tqdm
+
+    from src.utils import write_csv
+    rows, failed = [], 0
+    for video in tqdm(videos, desc="predict", unit="video"):
+        row = {"video": str(video)}
+        try:
+            pred = predictor.predict(video, top_k=top_k)
+            for rank, (label, p) in enumerate(pred.top, 1):
+                row[f"top{rank}"], row[f"prob{rank}"] = label, round(p, 6)
+            if pred.detection_rate is not None:
+                row["pose_detection_rate"] = round(pred.detection_rate, 4)
+            row["error"] = ""
+        except _expected_errors() as exc:
+            row["error"] = str(exc)
+            failed += 1
+        rows.append(row)
+    write_csv(output, pd.DataFrame(rows))
+    return len(rows) - failed, failed
+
+
+def _expected_errors():
+    from src.checkpoint import CheckpointError
+    from src.media import MediaError
+    return (PredictError, MediaError, CheckpointError)
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m src.predict", description=__doc__.split("\n\n")[0])
+    ap.add_argument("videos", nargs="+", help="a video file, several, or a folder (batch mode)")
+    ap.add_argument("--model", default="models/model.pt", help="checkpoint (default: models/model.pt)")
+    ap.add_argument("--start", type=float, help="segment start in seconds (default: 0)")
+    end = ap.add_mutually_exclusive_group()
+    end.add_argument("--end", type=float, help="segment end in seconds (default: end of video)")
+    end.add_argument("--duration", type=float, help="segment length in seconds")
+    ap.add_argument("--top-k", type=int, default=5)
+    ap.add_argument("--num-clips", type=int, default=1, help="temporal views averaged (as evaluate.num_clips)")
+    ap.add_argument("--num-crops", type=int, default=1, choices=(1, 3))
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    ap.add_argument("--save-clip", metavar="PATH", help="keep the trimmed clip here")
+    ap.add_argument("--output", default="predictions.csv", help="batch mode: CSV to write")
+    return ap.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.top_k < 1 or args.num_clips < 1:
+        print("error: --top-k and --num-clips must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        predictor = Predictor(args.model, args.num_clips, args.num_crops)
+        videos = list_videos(args.videos)
+        if len(args.videos) == 1 and not Path(args.videos[0]).is_dir():
+            pred = predictor.predict(videos[0], args.start, args.end, args.duration, args.top_k, args.save_clip)
+            if args.json:
+                print(json.dumps(pred.as_dict()))
+            else:
+                print(f"{pred.video} [{pred.start:.2f}-{pred.end:.2f} s]")
+                for label, p in pred.top:
+                    print(f"  {p:7.2%}  {label}")
+                if pred.detection_rate is not None:
+                    print(f"  (pose found in {pred.detection_rate:.0%} of frames)")
+            if pred.detection_rate is not None and pred.detection_rate == 0:
+                print("warning: no person was found in any frame; the pose model saw only empty keypoints",
+                      file=sys.stderr)
+            return 0
+        if not videos:
+            raise PredictError(f"no video files ({', '.join(VIDEO_EXTENSIONS)}) in {' '.join(args.videos)}")
+        ok, failed = predict_batch(predictor, videos, Path(args.output), args.top_k)
+        print(f"[predict] {ok} videos ok, {failed} failed; predictions in {args.output}")
+        return 0 if ok else 1
+    except _expected_errors() as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""src.predict on generated videos, against the checkpoints of the tiny end-to-end run."""
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from src.predict import Predictor, main
+from tests.conftest import ROOT, make_video
+
+
+@pytest.fixture(scope="module")
+def run(trained_repo):
+    repo, _ = trained_repo
+    return repo.path
+
+
+def test_top_k_output_is_ordered_and_sums_to_one(run, capsys):
+    raw = sorted((run / "data/raw").glob("*.mp4"))[0]
+    assert main([str(raw), "--model", str(run / "models/compare/frame_cnn.pt"), "--top-k", "2"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0].startswith(str(raw)) and len(lines) == 3
+    probs = [float(line.split("%")[0]) for line in lines[1:]]
+    assert probs == sorted(probs, reverse=True) and sum(probs) == pytest.approx(100, abs=0.05)
+
+
+def test_json_is_one_parseable_object(run, capsys):
+    raw = sorted((run / "data/raw").glob("*.mp4"))[0]
+    assert main([str(raw), "--model", str(run / "models/compare/frame_cnn.pt"), "--json", "--start", "0.5",
+                 "--duration", "1.0"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["start"] == 0.5 and obj["end"] == pytest.approx(1.5)
+    assert sum(obj["probabilities"].values()) == pytest.approx(1, abs=1e-5)
+    assert [t["probability"] for t in obj["top"]] == sorted((t["probability"] for t in obj["top"]), reverse=True)
+
+
+@pytest.mark.parametrize("model", ["frame_cnn", "pose_lstm"])
+def test_prediction_equals_evaluation_on_a_test_clip(run, model):
+    ann = pd.read_csv(run / "data/annotations/test.csv").iloc[0]
+    clip_id = f"{ann.youtube_id}_{int(ann.time_start):06d}_{int(ann.time_end):06d}"
+    evaluated = pd.read_csv(run / f"plots/compare/{model}/predictions.csv").set_index("clip_id").loc[clip_id]
+    num_clips = 2  # evaluate.num_clips of the tiny profile
+    pred = Predictor(run / f"models/compare/{model}.pt", num_clips=num_clips).predict(
+        run / f"data/raw/{clip_id}.mp4", start=ann.time_start, end=ann.time_end)
+    for label, p in pred.probabilities.items():
+        assert p == pytest.approx(evaluated[f"p_{label}"], abs=1e-4), label
+    if model == "pose_lstm":
+        assert 0 <= pred.detection_rate <= 1
+
+
+def test_save_clip_keeps_the_trimmed_clip_and_nothing_else(run, tmp_path, capsys):
+    from src.media import probe
+    raw = sorted((run / "data/raw").glob("*.mp4"))[0]
+    out = tmp_path / "kept.mp4"
+    assert main([str(raw), "--model", str(run / "models/compare/frame_cnn.pt"), "--start", "0.2", "--end", "1.2",
+                 "--save-clip", str(out)]) == 0
+    assert abs(probe(out).duration - 1.0) < 0.3 and list(tmp_path.iterdir()) == [out]
+
+
+def _bad_inputs(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "fake.mp4").write_text("this is not a video")
+    subprocess.run([sys.executable, "-c", "import imageio_ffmpeg, subprocess, sys; subprocess.run([imageio_ffmpeg."
+                    "get_ffmpeg_exe(), '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=duration=1', "
+                    "sys.argv[1]], check=True)", str(tmp_path / "audio.mp4")], check=True)
+    good = make_video(tmp_path / "good.mp4", frames=16, size=(64, 48), fps=8)
+    return good
+
+
+def test_every_bad_input_is_one_line_and_nonzero(run, tmp_path, capsys):
+    good = _bad_inputs(tmp_path)
+    ckpt = str(run / "models/compare/frame_cnn.pt")
+    cases = [
+        ([str(tmp_path / "missing.mp4")], "no such file"),
+        ([str(tmp_path / "notes.txt")], "unsupported file type .txt"),
+        ([str(tmp_path / "fake.mp4")], "unreadable video"),
+        ([str(tmp_path / "audio.mp4")], "no video stream"),
+        ([str(good), "--start", "2.0"], "at or past the end"),
+        ([str(good), "--start", "1.0", "--end", "0.5"], "--end must be after --start"),
+    ]
+    for argv, message in cases:
+        assert main(argv + ["--model", ckpt]) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and message in err and len(err.splitlines()) == 1, (argv, err)
+    assert main([str(good), "--model", str(tmp_path / "nope.pt")]) == 2
+    assert "not found" in capsys.readouterr().err
+    (tmp_path / "old.pt").write_bytes(b"garbage")
+    assert main([str(good), "--model", str(tmp_path / "old.pt")]) == 2
+    assert "unreadable" in capsys.readouterr().err
+
+
+def test_cli_errors_have_no_traceback(run, tmp_path):
+    good = make_video(tmp_path / "good.mp4", frames=16, size=(64, 48), fps=8)
+    for extra in (["--start", "0", "--end", "1", "--duration", "1"], ["--start", "9"]):
+        res = subprocess.run([sys.executable, "-m", "src.predict", str(good), "--model",
+                              str(run / "models/compare/frame_cnn.pt"), *extra], cwd=ROOT, capture_output=True,
+                             text=True)
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "not allowed with argument" in subprocess.run(
+        [sys.executable, "-m", "src.predict", str(good), "--end", "1", "--duration", "1"], cwd=ROOT,
+        capture_output=True, text=True).stderr
+
+
+def test_pose_model_without_a_person_still_answers(run, tmp_path, capsys):
+    noise = make_video(tmp_path / "noise.mp4", frames=16, size=(64, 48), fps=8)
+    assert main([str(noise), "--model", str(run / "models/compare/pose_lstm.pt"), "--json"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["pose_detection_rate"] == 0 and "no person" in out.err
+
+
+def test_batch_over_a_folder_with_a_broken_file(run, tmp_path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    for i, raw in enumerate(sorted((run / "data/raw").glob("*.mp4"))[:2]):
+        (folder / f"v{i}.mkv").write_bytes(raw.read_bytes())  # any supported container name
+    (folder / "broken.mp4").write_bytes(b"\x00" * 500)
+    (folder / "readme.txt").write_text("not a video: skipped by extension")
+    out = tmp_path / "preds.csv"
+    assert main([str(folder), "--model", str(run / "models/compare/frame_cnn.pt"), "--output", str(out),
+                 "--top-k", "2"]) == 0
+    df = pd.read_csv(out).fillna("")
+    assert len(df) == 3 and list(df.columns[:5]) == ["video", "top1", "prob1", "top2", "prob2"]
+    broken = df[df.video.str.endswith("broken.mp4")].iloc[0]
+    assert broken.error and broken.top1 == ""
+    assert (df[df.error == ""].prob1 >= df[df.error == ""].prob2).all()
