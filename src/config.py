@@ -88,7 +88,7 @@ SOURCES = ("synthetic",)
 class Data:
     source: str = "synthetic"
     classes: tuple = ()
-    clips_per_class: int = 80
+    clips_per_class: int = 64
     split_ratios: tuple = (0.6, 0.2, 0.2)
     min_clips_per_class: int = 2
     seed: int = 0

@@ -156,7 +156,10 @@ def predict_batch(predictor: Predictor, videos: list[Path], output: Path, top_k:
             row["error"] = str(exc)
             failed += 1
         rows.append(row)
-    write_csv(output, pd.DataFrame(rows))
+    k = max([int(c[3:]) for r in rows for c in r if c.startswith("top")] or [1])
+    columns = ["video"] + [c for i in range(1, k + 1) for c in (f"top{i}", f"prob{i}")]
+    columns += [c for c in ("pose_detection_rate",) if any(c in r for r in rows)] + ["error"]
+    write_csv(output, pd.DataFrame(rows, columns=columns))
     return len(rows) - failed, failed
 
 
