@@ -96,7 +96,9 @@ def encode_h264(path: str | Path, frames_rgb: Iterable[np.ndarray], fps: float, 
             stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
             stream.options = {"crf": str(crf), "preset": "veryfast"}
             stream.codec_context.thread_count = 1
-            for img in itertools.chain([first], frames):
-                out.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")))
+            for i, img in enumerate(itertools.chain([first], frames)):
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+                frame.pts = i  # explicit timestamps: without them the output depended on earlier calls
+                out.mux(stream.encode(frame))
             out.mux(stream.encode())
     return path.stat().st_size

@@ -98,3 +98,13 @@ def test_atomic_write_leaves_nothing_when_interrupted(tmp_path):
             tmp.write_bytes(b"half")
             raise KeyboardInterrupt
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_h264_encoding_is_repeatable_within_a_process(tmp_path):
+    """The frame store must not depend on what the process encoded before (predict relies on it)."""
+    from src.media import encode_h264
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 255, (32, 48, 3), dtype=np.uint8) for _ in range(6)]
+    sizes = [encode_h264(tmp_path / f"{i}.mp4", frames, 5.33, 23) for i in range(3)]
+    blobs = [(tmp_path / f"{i}.mp4").read_bytes() for i in range(3)]
+    assert sizes[0] > 0 and blobs[0] == blobs[1] == blobs[2]

@@ -43,10 +43,8 @@ def test_prediction_equals_evaluation_on_a_test_clip(run, model):
     num_clips = 2  # evaluate.num_clips of the tiny profile
     pred = Predictor(run / f"models/compare/{model}.pt", num_clips=num_clips).predict(
         run / f"data/raw/{clip_id}.mp4", start=ann.time_start, end=ann.time_end)
-    # RGB: bit-identical preprocessing; pose: MediaPipe's float noise between processes (~1e-4)
-    tol = 1e-4 if model == "frame_cnn" else 2e-3
     for label, p in pred.probabilities.items():
-        assert p == pytest.approx(evaluated[f"p_{label}"], abs=tol), label
+        assert p == pytest.approx(evaluated[f"p_{label}"], abs=1e-5), label
     if model == "pose_lstm":
         assert 0 <= pred.detection_rate <= 1
 
