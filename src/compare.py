@@ -44,7 +44,8 @@ def verdict(rows: dict) -> dict:
                    best_temporal_on_pair=best_temporal_pair,
                    temporal_order_pair_accuracy=rows[best_temporal_pair]["order_pair_accuracy"],
                    temporal_beats_frame_on_pair=bool(rows[best_temporal_pair]["order_pair_accuracy"]
-                                                     > rows[frame]["order_pair_accuracy"]))
+                                                     > rows[frame]["order_pair_accuracy"]),
+                   temporal_above_chance_on_pair=bool(rows[best_temporal_pair]["order_pair_accuracy"] > 0.5))
     return out
 
 
@@ -72,11 +73,19 @@ def markdown(rows: dict, v: dict) -> str:
     lines.append(f"Best of each family: {best_per}.")
     if "temporal_beats_frame_on_pair" in v:
         pair = " vs ".join(v["order_pair"])
-        word = "beat" if v["temporal_beats_frame_on_pair"] else "did not beat"
+        if not v["temporal_beats_frame_on_pair"]:
+            word = "did not beat the frame model"
+        elif v["temporal_order_pair_accuracy"] <= 0.5:
+            word = "scored higher than the frame model but no better than chance"
+        else:
+            word = "beat the frame model"
         lines.append(
-            f"On the pair that only the order of poses separates ({pair}), temporal models {word} the frame "
-            f"model: {v['best_temporal_on_pair']} scored {v['temporal_order_pair_accuracy']:.3f} against "
+            f"On the pair that only the order of poses separates ({pair}), temporal RGB models {word}: "
+            f"{v['best_temporal_on_pair']} scored {v['temporal_order_pair_accuracy']:.3f} against "
             f"{v['frame_model']}'s {v['frame_order_pair_accuracy']:.3f} (0.5 is chance on the pair).")
+        pose = [n for n in rows if rows[n]["family"] == "pose" and rows[n].get("order_pair_accuracy") is not None]
+        if pose:
+            lines.append(f"The pose model {pose[0]} scored {rows[pose[0]]['order_pair_accuracy']:.3f} on the pair.")
     lines.append("")
     return "\n".join(lines)
 

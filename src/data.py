@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pandas as pd
 import torch
@@ -80,9 +81,7 @@ class ClipDataset(Dataset):
         self.frames_dir, self.pose_dir = Path(frames_dir), Path(pose_dir) if pose_dir else None
         self.num_clips, self.num_crops, self.flip = num_clips, num_crops, flip
         if spec.kind == "rgb":
-            s = spec.size
-            self.train_tf = v2.Compose([v2.RandomResizedCrop((s, s), scale=crop_scale, antialias=True)]
-                                       + ([v2.RandomHorizontalFlip()] if flip else []))
+            self.crop = v2.RandomResizedCrop((spec.size, spec.size), scale=crop_scale)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -101,9 +100,21 @@ class ClipDataset(Dataset):
     def rgb_views(self, row, i: int) -> torch.Tensor:
         clip = ClipFrames(self.frames_dir / row["path"])
         if self.train:
-            video = _video(clip.frames(train_indices(len(clip), self.spec.num_frames, self._rng(i))))
-            return normalize(self.train_tf(video), self.spec)
+            rng = self._rng(i)
+            frames = clip.frames(train_indices(len(clip), self.spec.num_frames, rng))
+            return normalize(_video(self.random_crop_flip(frames, rng)), self.spec)
         return rgb_eval_views(clip, self.spec, self.num_clips, self.num_crops)
+
+    def random_crop_flip(self, frames: np.ndarray, rng: random.Random) -> np.ndarray:
+        """One RandomResizedCrop (torchvision's parameter sampling) and flip for all frames of a clip,
+        applied with cv2 on uint8: about twice as fast as transforms on a Video tensor."""
+        top, left, h, w = self.crop.get_params(torch.empty(1, *frames.shape[1:3]), self.crop.scale, self.crop.ratio)
+        s = self.spec.size
+        out = np.stack([cv2.resize(f[top:top + h, left:left + w], (s, s), interpolation=cv2.INTER_LINEAR)
+                        for f in frames])
+        if self.flip and rng.random() < 0.5:
+            out = out[:, :, ::-1]
+        return np.ascontiguousarray(out)
 
     # pose ------------------------------------------------------------------------------------
     def pose_views(self, row, i: int) -> torch.Tensor:
@@ -124,9 +135,11 @@ def _video(frames: np.ndarray) -> torch.Tensor:
 
 
 def normalize(video: torch.Tensor, spec: InputSpec) -> torch.Tensor:
-    """uint8 T×C×H×W -> normalised float C×T×H×W."""
-    x = video.permute(1, 0, 2, 3).float().div_(255)
-    return (x - torch.tensor(spec.mean).view(3, 1, 1, 1)) / torch.tensor(spec.std).view(3, 1, 1, 1)
+    """uint8 T×C×H×W -> normalised float C×T×H×W ((x/255 - mean)/std, in two in-place passes)."""
+    x = video.permute(1, 0, 2, 3).float()
+    mean = torch.tensor(spec.mean).view(3, 1, 1, 1) * 255
+    std = torch.tensor(spec.std).view(3, 1, 1, 1) * 255
+    return x.sub_(mean).div_(std)
 
 
 def rgb_eval_views(clip: ClipFrames, spec: InputSpec, num_clips: int, num_crops: int) -> torch.Tensor:

@@ -50,17 +50,17 @@ class ClipFrames:
             with av.open(str(path)) as container:
                 stream = container.streams.video[0]
                 stream.thread_type = "NONE"  # 16 tiny frames: threads cost more than they give
-                self._yuv = [f.to_ndarray(format="yuv420p") for f in container.decode(stream)]
+                self._frames = list(container.decode(stream))  # converted lazily, see frame()
         except (av.error.FFmpegError, IndexError) as exc:
             raise MediaError(f"frame store {path}: {exc}") from exc
-        if not self._yuv:
+        if not self._frames:
             raise MediaError(f"frame store {path}: no frames")
 
     def __len__(self) -> int:
-        return len(self._yuv)
+        return len(self._frames)
 
     def frame(self, i: int) -> np.ndarray:
-        return cv2.cvtColor(self._yuv[i], cv2.COLOR_YUV2RGB_I420)
+        return cv2.cvtColor(self._frames[i].to_ndarray(format="yuv420p"), cv2.COLOR_YUV2RGB_I420)
 
     def frames(self, indices) -> np.ndarray:
         """T×H×W×3 uint8 RGB."""

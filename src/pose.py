@@ -123,8 +123,9 @@ def extract_all(rows: list[dict], frames_dir: Path, pose_dir: Path, cfg: Pose):
     pose_dir.mkdir(parents=True, exist_ok=True)
     clean_tmp(pose_dir)
     fn = functools.partial(_pose_one, frames_dir=frames_dir, pose_dir=pose_dir)
+    # spawn: a MediaPipe graph alive in the parent (predict, benchmarks) does not survive a fork
     results = [r for _, r in parallel_map(fn, rows, cfg.workers, "pose", initializer=_init_worker,
-                                          initargs=(cfg,))]
+                                          initargs=(cfg,), start_method="spawn")]
     return write_manifest(pose_dir, results)
 
 

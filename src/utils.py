@@ -51,7 +51,7 @@ def clean_tmp(folder: str | Path) -> None:
 
 
 def parallel_map(fn: Callable, items: list, workers: int, desc: str, initializer=None,
-                 initargs=()) -> Iterable:
+                 initargs=(), start_method: str | None = None) -> Iterable:
     """Apply fn to items over `workers` processes with a tqdm bar; yields (item, result) as done.
 
     Results come back in completion order; each call must catch its own per-item
@@ -65,7 +65,10 @@ def parallel_map(fn: Callable, items: list, workers: int, desc: str, initializer
             yield item, fn(item)
             bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs) as ex:
+        import multiprocessing
+        ctx = multiprocessing.get_context(start_method) if start_method else None
+        with ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs,
+                                 mp_context=ctx) as ex:
             futures = {ex.submit(fn, item): item for item in items}
             for fut in as_completed(futures):
                 yield futures[fut], fut.result()
