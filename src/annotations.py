@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from src.utils import write_csv
+from src.utils import atomic_path, write_csv
 
 COLUMNS = ["label", "youtube_id", "time_start", "time_end", "split"]
 SPLITS = ("train", "val", "test")
@@ -37,7 +37,6 @@ def write_annotations(folder: str | Path, df: pd.DataFrame, classes: list[str]) 
     folder = Path(folder)
     for split in SPLITS:
         write_csv(folder / f"{split}.csv", df[df["split"] == split][COLUMNS])
-    from src.utils import atomic_path
     with atomic_path(folder / "classes.txt") as tmp:
         tmp.write_text("".join(f"{c}\n" for c in classes))
 

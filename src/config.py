@@ -7,14 +7,13 @@ second, not after an hour of training.
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
 import yaml
 
-PARAMS_FILE = Path(os.environ.get("VAR_PARAMS", "params.yaml"))
+PARAMS_FILE = Path("params.yaml")
 
 
 class ParamError(ValueError):

@@ -6,6 +6,7 @@ and `detected` (T,) bool, so a missing detection is explicit, never a silent zer
 """
 from __future__ import annotations
 
+import functools
 import os
 import time
 from pathlib import Path
@@ -118,7 +119,6 @@ def _pose_one(row: dict, frames_dir: Path, pose_dir: Path) -> dict:
 
 
 def extract_all(rows: list[dict], frames_dir: Path, pose_dir: Path, cfg: Pose):
-    import functools
     check_model_available(cfg.model_complexity)  # in the parent, before any worker starts
     pose_dir.mkdir(parents=True, exist_ok=True)
     clean_tmp(pose_dir)

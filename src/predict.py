@@ -89,8 +89,6 @@ class Predictor:
 
     def predict(self, video: str | Path, start=None, end=None, duration=None, top_k: int = 5,
                 save_clip: str | Path | None = None) -> Prediction:
-        import torch
-
         from src.data import pose_eval_views, rgb_eval_views
         from src.evaluate import score_views
         from src.frames import ClipFrames, extract_clip
@@ -136,7 +134,7 @@ def list_videos(inputs: list[str]) -> list[Path]:
     return out
 
 
-def predict_batch(predictor: Predictor, videos: list[Path], output: Path, top_k: int, num_errors=None):
+def predict_batch(predictor: Predictor, videos: list[Path], output: Path, top_k: int):
     """One CSV row per video (top-k labels and probabilities, or the error); returns (ok, failed)."""
     import pandas as pd
     from tqdm import tqdm

@@ -11,7 +11,6 @@ import tempfile
 import time
 import warnings
 from dataclasses import asdict
-from pathlib import Path
 
 import lightning as L
 import pandas as pd

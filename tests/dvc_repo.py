@@ -35,8 +35,8 @@ class DvcRepo:
         (path / "params.yaml").write_text(yaml.safe_dump(profile, sort_keys=False))
         self.env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
                         GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-                        GIT_COMMITTER_EMAIL="t@t", MLFLOW_TRACKING_URI="", DVC_NO_ANALYTICS="1")
-        self.env.pop("MLFLOW_TRACKING_URI")
+                        GIT_COMMITTER_EMAIL="t@t", DVC_NO_ANALYTICS="1")
+        self.env.pop("MLFLOW_TRACKING_URI", None)  # the test repo's own local store
         self.git("init", "-q")
         self.git("add", "-A")
         self.git("commit", "-qm", "tiny profile")
