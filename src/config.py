@@ -6,7 +6,6 @@ second, not after an hour of training.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -284,9 +283,6 @@ class Params:
     train: Train = field(default_factory=Train)
     evaluate: Evaluate = field(default_factory=Evaluate)
     compare: Compare = field(default_factory=Compare)
-
-    def section(self, name: str) -> dict:
-        return dataclasses.asdict(getattr(self, name))
 
 
 def params_from_dict(raw: Mapping[str, Any]) -> Params:

@@ -97,7 +97,3 @@ class StageReport:
         print(f"[{self.stage}] {ok} clips ok, {failed} failed, {seconds:.1f} s "
               f"({figures['clips_per_s']} clips/s, {bytes_written / 1e6:.1f} MB written)", flush=True)
         return figures
-
-
-def dir_bytes(folder: str | Path) -> int:
-    return sum(p.stat().st_size for p in Path(folder).rglob("*") if p.is_file())
