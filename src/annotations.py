@@ -36,7 +36,8 @@ def safe_name(text: str) -> str:
 def write_annotations(folder: str | Path, df: pd.DataFrame, classes: list[str]) -> None:
     folder = Path(folder)
     for split in SPLITS:
-        write_csv(folder / f"{split}.csv", df[df["split"] == split][COLUMNS])
+        extra = [c for c in df.columns if c not in COLUMNS]  # e.g. the folder source's `source` path
+        write_csv(folder / f"{split}.csv", df[df["split"] == split][COLUMNS + extra])
     with atomic_path(folder / "classes.txt") as tmp:
         tmp.write_text("".join(f"{c}\n" for c in classes))
 
@@ -52,7 +53,7 @@ def read_annotations(folder: str | Path) -> pd.DataFrame:
         path = Path(folder) / f"{split}.csv"
         if not path.exists():
             raise StageError(f"{path} missing: run the fetch stage first")
-        df = pd.read_csv(path, dtype={"youtube_id": str, "label": str})
+        df = pd.read_csv(path, dtype={"youtube_id": str, "label": str, "source": str}, keep_default_na=False)
         missing = [c for c in COLUMNS if c not in df.columns]
         if missing:
             raise StageError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")

@@ -73,27 +73,37 @@ class Paths:
     plots: str = "plots"
     reports: str = "reports"
     mlruns: str = "mlruns"
+    cache: str = "data/cache"   # downloaded annotation archives; outside every DVC output
 
     def __post_init__(self):
         for f in fields(self):
             object.__setattr__(self, f.name, Path(getattr(self, f.name)))
 
 
-SOURCES = ("synthetic",)
+SOURCES = ("synthetic", "kinetics", "folder")
 
 
 @dataclass(frozen=True)
 class Data:
     source: str = "synthetic"
     classes: tuple = ()
+    class_filter: str = "dancing"
     clips_per_class: int = 64
     split_ratios: tuple = (0.6, 0.2, 0.2)
     min_clips_per_class: int = 2
     seed: int = 0
+    folder: str = "data/videos"
+    segments: str | None = None
 
     def __post_init__(self):
         choice("data", "source", self.source, SOURCES)
+        _check(isinstance(self.classes, (list, tuple)) or not self.classes, "data.classes",
+               f"got {self.classes!r}; must be a list of class names")
         object.__setattr__(self, "classes", tuple(self.classes or ()))
+        _check(all(isinstance(c, str) and c.strip() for c in self.classes), "data.classes",
+               "every class name must be a non-empty string")
+        _check(isinstance(self.class_filter, str), "data.class_filter",
+               f"got {self.class_filter!r}; must be a word (empty: every class)")
         object.__setattr__(self, "split_ratios", tuple(self.split_ratios))
         positive("data", "clips_per_class", self.clips_per_class)
         positive("data", "min_clips_per_class", self.min_clips_per_class)
@@ -125,11 +135,46 @@ class Synthetic:
 
 
 @dataclass(frozen=True)
+class Kinetics:
+    """Where the official annotations come from (data.source: kinetics)."""
+    annotations: str = "archive"     # archive: DeepMind's tar.gz | csv: the CVDF mirror's per-split CSVs
+    archive_url: str = "https://storage.googleapis.com/deepmind-media/Datasets/kinetics700_2020.tar.gz"
+    archive_sha256: str | None = None
+    csv_url: str = "https://s3.amazonaws.com/kinetics/700_2020/annotations/{split}.csv"
+    test_from: str = "validate"      # Kinetics' test split has no labels: carve ours from here
+
+    def __post_init__(self):
+        choice("kinetics", "annotations", self.annotations, ("archive", "csv"))
+        choice("kinetics", "test_from", self.test_from, ("validate", "train"))
+        _check("{split}" in self.csv_url, "kinetics.csv_url", "must contain {split}")
+
+
+@dataclass(frozen=True)
 class Download:
     workers: int = 2
+    url_template: str = "https://www.youtube.com/watch?v={youtube_id}"
+    max_height: int = 360
+    sleep_interval: float = 3.0       # seconds yt-dlp sleeps before each download (polite to YouTube)
+    max_sleep_interval: float = 8.0
+    sleep_requests: float = 0.75      # seconds between requests while extracting
+    socket_timeout: float = 30.0      # a stalled connection fails after this many seconds
+    retries: int = 2                  # extra attempts for transient failures (timeouts, rate limits)
+    backoff_seconds: float = 10.0     # first retry waits this long, then doubles
+    cookies: str | None = None        # Netscape cookies.txt, for bot checks / age-restricted videos
+    proxy: str | None = None
+    retry_failed: bool = False        # rerun: also retry permanent failures (private, removed, ...)
+    min_success_ratio: float = 0.5
 
     def __post_init__(self):
         positive("download", "workers", self.workers)
+        positive("download", "max_height", self.max_height)
+        positive("download", "socket_timeout", self.socket_timeout)
+        for k in ("sleep_interval", "max_sleep_interval", "sleep_requests", "retries", "backoff_seconds"):
+            positive("download", k, getattr(self, k), allow_zero=True)
+        _check("{youtube_id}" in self.url_template, "download.url_template", "must contain {youtube_id}")
+        choice("download", "retry_failed", self.retry_failed, (True, False))
+        _check(isinstance(self.min_success_ratio, (int, float)) and 0 <= self.min_success_ratio <= 1,
+               "download.min_success_ratio", f"got {self.min_success_ratio!r}; must be in 0..1")
 
 
 @dataclass(frozen=True)
@@ -263,7 +308,7 @@ class Compare:
 
 
 SECTIONS = {
-    "base": Base, "paths": Paths, "data": Data, "synthetic": Synthetic, "download": Download,
+    "base": Base, "paths": Paths, "data": Data, "synthetic": Synthetic, "kinetics": Kinetics, "download": Download,
     "trim": Trim, "frames": Frames, "pose": Pose, "model": Model, "train": Train, "evaluate": Evaluate,
     "compare": Compare,
 }
@@ -275,6 +320,7 @@ class Params:
     paths: Paths = field(default_factory=Paths)
     data: Data = field(default_factory=Data)
     synthetic: Synthetic = field(default_factory=Synthetic)
+    kinetics: Kinetics = field(default_factory=Kinetics)
     download: Download = field(default_factory=Download)
     trim: Trim = field(default_factory=Trim)
     frames: Frames = field(default_factory=Frames)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -19,6 +20,25 @@ import numpy as np
 def ffmpeg_exe() -> str:
     import imageio_ffmpeg
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def ffmpeg_on_path() -> str:
+    """Put the bundled binary on PATH as `ffmpeg` (a symlink in the user cache) and return its folder.
+
+    yt-dlp decides whether it can cut sections by looking for `ffmpeg` on PATH,
+    ignoring `ffmpeg_location`, so the binary must be findable under that name.
+    """
+    folder = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "video-action-pipeline" / "bin"
+    link = folder / "ffmpeg"
+    if not (link.exists() and os.path.realpath(link) == os.path.realpath(ffmpeg_exe())):
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".ffmpeg-{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(ffmpeg_exe())
+        os.replace(tmp, link)
+    if str(folder) not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
+    return str(folder)
 
 
 class MediaError(RuntimeError):

@@ -1,13 +1,23 @@
 """Where clips come from (`data.source`): each source builds the annotation
 tables (fetch stage) and puts one clip's video into data/raw (download stage).
 
-This module holds the seam and the offline `synthetic` source.
+This module holds the seam and the offline `synthetic` source; `kinetics`
+(src/kinetics.py) and `folder` (src/folder.py) plug into the same table.
+A source says how to build the annotation tables, how to acquire one clip, and
+a per-clip fingerprint of the settings its file depends on (a rerun of the
+download stage keeps a file only while its fingerprint holds).
 """
 from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
+from src import folder, kinetics
 from src.annotations import COLUMNS, SPLITS, StageError, safe_name
 from src.config import ParamError, Params
 from src.synthetic import CLASSES, clip_seed, render_clip
@@ -51,7 +61,7 @@ def synthetic_layout(seed: int, youtube_id: str, synth) -> tuple[float, float, f
     return round(start, 2), round(start + synth.segment_seconds, 2), round(total, 2)
 
 
-def synthetic_annotations(params: Params) -> tuple[pd.DataFrame, list[str]]:
+def synthetic_annotations(params: Params) -> tuple[pd.DataFrame, list[str], dict]:
     classes = synthetic_classes(params)
     ids = {c: [f"syn-{safe_name(c).replace('_', '-')}-{i:03d}" for i in range(params.data.clips_per_class)]
            for c in classes}
@@ -61,7 +71,7 @@ def synthetic_annotations(params: Params) -> tuple[pd.DataFrame, list[str]]:
         for yid in ids[label]:
             start, end, _ = synthetic_layout(params.data.seed, yid, params.synthetic)
             rows.append(dict(label=label, youtube_id=yid, time_start=start, time_end=end, split=splits[yid]))
-    return pd.DataFrame(rows, columns=COLUMNS), classes
+    return pd.DataFrame(rows, columns=COLUMNS), classes, {}
 
 
 def synthetic_acquire(row: dict, params: Params, dest) -> dict:
@@ -71,21 +81,39 @@ def synthetic_acquire(row: dict, params: Params, dest) -> dict:
     return {"raw_offset": 0.0}
 
 
+def synthetic_fingerprint(row: dict, params: Params) -> str:
+    return json.dumps([asdict(params.synthetic), params.data.seed], sort_keys=True)
+
+
+def kinetics_fingerprint(row: dict, params: Params) -> str:
+    return json.dumps([params.download.url_template, params.download.max_height])
+
+
 # --- the seam ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Source:
+    annotations: Callable   # params -> (annotation table, classes, notes for metrics/fetch.json)
+    acquire: Callable       # (row, params, dest path) -> extra manifest fields (raw_offset, ...)
+    fingerprint: Callable   # (row, params) -> str; a kept file must match it
+    suffix: Callable = lambda row: ".mp4"
+
+
 SOURCES = {
-    "synthetic": (synthetic_annotations, synthetic_acquire),
+    "synthetic": Source(synthetic_annotations, synthetic_acquire, synthetic_fingerprint),
+    "kinetics": Source(kinetics.kinetics_annotations, kinetics.kinetics_acquire, kinetics_fingerprint),
+    "folder": Source(folder.folder_annotations, folder.folder_acquire, folder.folder_fingerprint,
+                     suffix=lambda row: Path(row["source"]).suffix.lower()),
 }
 
 
-def get_source(name: str):
+def get_source(name: str) -> Source:
     if name not in SOURCES:
         raise ParamError(f"params.yaml: data.source: got {name!r}; allowed values: {', '.join(SOURCES)}")
     return SOURCES[name]
 
 
-def fetch_annotations(params: Params) -> tuple[pd.DataFrame, list[str]]:
-    annotate, _ = get_source(params.data.source)
-    df, classes = annotate(params)
+def fetch_annotations(params: Params) -> tuple[pd.DataFrame, list[str], dict]:
+    df, classes, notes = get_source(params.data.source).annotations(params)
     if df.empty:
         raise StageError(f"data.source={params.data.source}: no annotation rows selected")
-    return df, classes
+    return df, classes, notes

@@ -8,7 +8,8 @@ from src.config import Params
 from src.utils import StageReport
 
 
-def finish_clip_stage(report: StageReport, params: Params, manifest: pd.DataFrame, **extra) -> dict:
+def finish_clip_stage(report: StageReport, params: Params, manifest: pd.DataFrame, extra_check=None,
+                      **extra) -> dict:
     """Report ok/failed/bytes (failure reasons counted), then fail if a class fell short."""
     ok = manifest[manifest["status"] == "ok"]
     failed = manifest[manifest["status"] != "ok"]
@@ -17,6 +18,8 @@ def finish_clip_stage(report: StageReport, params: Params, manifest: pd.DataFram
                             failure_reasons=reasons, **extra)
     for _, row in failed.iterrows():
         print(f"[{report.stage}] skipped {row['clip_id']}: {row['reason']}")
+    if extra_check:
+        extra_check()
     check_survivors(report.stage, ok, read_classes(params.paths.annotations), params.data.min_clips_per_class,
                     failed)
     return figures

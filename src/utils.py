@@ -4,6 +4,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
@@ -47,7 +48,7 @@ def write_csv(path: str | Path, df: pd.DataFrame) -> None:
 def clean_tmp(folder: str | Path) -> None:
     """Remove leftovers of interrupted atomic writes."""
     for p in Path(folder).glob(".tmp-*"):
-        p.unlink(missing_ok=True)
+        shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
 
 
 def parallel_map(fn: Callable, items: list, workers: int, desc: str, initializer=None,

@@ -7,10 +7,12 @@ from src.utils import StageReport
 
 def main(params: Params) -> None:
     report = StageReport("fetch", params.paths.metrics)
-    df, classes = fetch_annotations(params)
+    df, classes, notes = fetch_annotations(params)
     write_annotations(params.paths.annotations, df, classes)
     report.finish(ok=len(df), failed=0, classes=len(classes),
-                  clips_per_split={k: int(v) for k, v in df["split"].value_counts().items()})
+                  clips_per_split={k: int(v) for k, v in df["split"].value_counts().items()},
+                  clips_per_class={k: int(v) for k, v in df["label"].value_counts().sort_index().items()},
+                  source=params.data.source, **notes)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,9 @@ def _source_files() -> list[Path]:
         files = [Path(f) for f in out if f]
     except (subprocess.CalledProcessError, FileNotFoundError):
         files = [p.relative_to(ROOT) for p in ROOT.rglob("*") if p.is_file()]
-    return [f for f in files if f.parts[0] not in SKIP and (ROOT / f).is_file() and f.name != "dvc.lock"]
+    # data/ holds only placeholders git keeps (data/videos/README.md: the folder source's default folder)
+    return [f for f in files if (f.parts[0] not in SKIP or (f.parts[0] == "data" and f.name == "README.md"))
+            and (ROOT / f).is_file() and f.name != "dvc.lock"]
 
 
 class DvcRepo:

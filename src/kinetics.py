@@ -1,0 +1,368 @@
+"""Kinetics-700-2020 source: the official annotations (fetch) and yt-dlp segment downloads (download).
+
+Annotations come from DeepMind's archive (train/validate/test CSV + JSON) or the
+CVDF mirror's per-split CSVs, downloaded once into `paths.cache` with a SHA-256
+sidecar so a rerun (a changed class list, say) reads the cached copy. Kinetics'
+test split has no labels, so our labelled test split is carved from validate (or
+train), never overlapping the clips chosen for the other splits.
+"""
+from __future__ import annotations
+
+import contextlib
+import difflib
+import hashlib
+import io
+import random
+import tarfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+
+from src.annotations import COLUMNS, StageError
+from src.config import ParamError, Params
+from src.media import MediaError, ffmpeg_on_path, probe
+from src.synthetic import clip_seed
+from src.utils import atomic_path
+
+KINETICS_SPLITS = ("train", "validate")
+MIRROR_SPLIT = {"train": "train", "validate": "val"}  # the CVDF mirror names validate "val"
+REQUIRED = ["label", "youtube_id", "time_start", "time_end"]
+
+
+# --- annotation files ------------------------------------------------------------------------
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cached_download(url: str, cache_dir: Path, expected_sha256: str | None = None, timeout: float = 60) -> Path:
+    """Download `url` once into cache_dir (keyed by the URL) and verify it by SHA-256.
+
+    The sidecar `<file>.sha256` records the hash of the finished download; a
+    cached file whose hash no longer matches is fetched again.
+    """
+    key = hashlib.sha256(url.encode()).hexdigest()[:12]
+    name = url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "download"
+    path = Path(cache_dir) / key / name
+    sidecar = path.with_name(path.name + ".sha256")
+    if path.exists() and sidecar.exists():
+        recorded = sidecar.read_text().strip()
+        if sha256_file(path) == recorded and (not expected_sha256 or recorded == expected_sha256.lower()):
+            return path
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp, atomic_path(path) as tmp:
+            ctype = resp.headers.get("Content-Type", "")
+            with open(tmp, "wb") as out:
+                while block := resp.read(1 << 20):
+                    out.write(block)
+            if "text/html" in ctype:
+                raise StageError(f"{url} returned an HTML page (Content-Type {ctype}), not the annotation "
+                                 f"file: check kinetics.archive_url / kinetics.csv_url")
+            digest = sha256_file(tmp)
+            if expected_sha256 and digest != expected_sha256.lower():
+                raise StageError(f"{url}: SHA-256 {digest} does not match kinetics.archive_sha256 "
+                                 f"{expected_sha256}")
+    except (urllib.error.URLError, TimeoutError, ConnectionError) as exc:
+        raise StageError(f"cannot download {url}: {exc}") from exc
+    with atomic_path(sidecar) as tmp:
+        tmp.write_text(digest + "\n")
+    return path
+
+
+def read_split_csv(data: bytes, source: str) -> pd.DataFrame:
+    """One Kinetics split CSV; errors name the file and the row."""
+    head = data[:512].lstrip().lower()
+    if head.startswith(b"<!doctype html") or head.startswith(b"<html"):
+        raise StageError(f"{source}: is an HTML page, not a CSV")
+    try:
+        df = pd.read_csv(io.BytesIO(data), dtype={"youtube_id": str, "label": str}, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise StageError(f"{source}: not a readable CSV ({exc})") from exc
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise StageError(f"{source}: missing column(s) {', '.join(missing)}; a Kinetics CSV has "
+                         f"{', '.join(COLUMNS)}")
+    for col in ("time_start", "time_end"):
+        values = pd.to_numeric(df[col], errors="coerce")
+        bad = values.isna() | (df["youtube_id"].str.len() == 0) | (df["label"].str.len() == 0)
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise StageError(f"{source}: malformed row {row + 2} (line {row + 2} of the file): "
+                             f"{df.iloc[row][REQUIRED].to_dict()}")
+        df[col] = values
+    bad = df["time_end"] <= df["time_start"]
+    if bad.any():
+        row = int(np.flatnonzero(bad.to_numpy())[0])
+        raise StageError(f"{source}: malformed row {row + 2}: time_end <= time_start")
+    return df[REQUIRED]
+
+
+def read_archive(path: Path) -> dict[str, pd.DataFrame]:
+    """train/validate tables from DeepMind's tar.gz (any top-level folder name)."""
+    if not tarfile.is_tarfile(path):
+        head = path.read_bytes()[:256].lower()
+        what = "an HTML page" if b"<html" in head or b"<!doctype" in head else "not a tar archive"
+        raise StageError(f"{path} (from kinetics.archive_url) is {what}: expected kinetics700_2020.tar.gz")
+    tables = {}
+    with tarfile.open(path) as tar:
+        members = {Path(m.name).name: m for m in tar.getmembers() if m.isfile()}
+        for split in KINETICS_SPLITS:
+            member = members.get(f"{split}.csv") or members.get(f"{MIRROR_SPLIT[split]}.csv")
+            if member is None:
+                raise StageError(f"{path}: no {split}.csv inside (found {', '.join(sorted(members)) or 'nothing'})")
+            tables[split] = read_split_csv(tar.extractfile(member).read(), f"{path}:{member.name}")
+    return tables
+
+
+def load_kinetics_tables(params: Params) -> dict[str, pd.DataFrame]:
+    k, cache = params.kinetics, params.paths.cache / "annotations"
+    if k.annotations == "archive":
+        return read_archive(cached_download(k.archive_url, cache, k.archive_sha256))
+    tables = {}
+    for split in KINETICS_SPLITS:
+        url = k.csv_url.format(split=MIRROR_SPLIT[split])
+        tables[split] = read_split_csv(cached_download(url, cache).read_bytes(), url)
+    return tables
+
+
+# --- class selection and sampling ---------------------------------------------------------------
+def select_classes(available: list[str], classes: tuple, class_filter: str) -> list[str]:
+    """An explicit `data.classes` list (each must exist), else every class containing `data.class_filter`."""
+    if classes:
+        unknown = [c for c in classes if c not in available]
+        if unknown:
+            hints = "; ".join(f"{c!r} (did you mean {', '.join(map(repr, difflib.get_close_matches(c, available, 3)))}?)"
+                              if difflib.get_close_matches(c, available, 3) else repr(c) for c in unknown)
+            raise ParamError(f"params.yaml: data.classes: not Kinetics class(es): {hints}")
+        return list(classes)
+    word = class_filter.strip().lower()
+    chosen = sorted(c for c in available if word in c.lower())
+    if not chosen:
+        raise ParamError(f"params.yaml: data.class_filter={class_filter!r} matches no Kinetics class "
+                         f"(of {len(available)}); set data.classes to a list instead")
+    return chosen
+
+
+def sample(ids: list[str], n: int, seed: int, key: str) -> list[str]:
+    """n items of ids, the same for the same seed whatever the CSV order."""
+    ids = sorted(ids)
+    rng = random.Random(clip_seed(seed, key))
+    return sorted(rng.sample(ids, min(n, len(ids))))
+
+
+def kinetics_annotations(params: Params) -> tuple[pd.DataFrame, list[str], dict]:
+    from src.sources import split_counts
+    tables = load_kinetics_tables(params)
+    available = sorted(set(tables["train"]["label"]) | set(tables["validate"]["label"]))
+    classes = select_classes(available, params.data.classes, params.data.class_filter)
+    d = params.data
+    n_train, n_val, n_test = split_counts(d.clips_per_class, d.split_ratios)
+    # our split -> (Kinetics table it is drawn from, how many per class)
+    plan = [("train", "train", n_train), ("val", "validate", n_val), ("test", params.kinetics.test_from, n_test)]
+    rows, short = [], {}
+    for label in classes:
+        used: set[str] = set()
+        for split, source, n in plan:
+            table = tables[source]
+            pool = table[(table["label"] == label)]
+            pool = pool[~pool["youtube_id"].isin(used)].drop_duplicates("youtube_id")
+            by_id = pool.set_index("youtube_id")
+            chosen = sample(list(by_id.index), n, d.seed, f"kinetics:{split}:{label}")
+            if len(chosen) < n:
+                short[f"{label}/{split}"] = f"{len(chosen)} of {n} (Kinetics {source} has no more)"
+            for yid in chosen:
+                used.add(yid)
+                r = by_id.loc[yid]
+                rows.append(dict(label=label, youtube_id=yid, time_start=float(r.time_start),
+                                 time_end=float(r.time_end), split=split))
+    for key, msg in short.items():
+        print(f"[fetch] {key}: {msg}")
+    return pd.DataFrame(rows, columns=COLUMNS), classes, {"splits_short": short}
+
+
+# --- download -----------------------------------------------------------------------------------
+# (category, transient, phrases found in yt-dlp / ffmpeg messages); first match wins
+FAILURES = [
+    ("bot_check", False, ("not a bot", "confirm you’re not", "confirm you're not")),
+    ("age_restricted", False, ("age-restricted", "confirm your age", "inappropriate for some users",
+                               "age restricted")),
+    ("private", False, ("private video", "video is private")),
+    ("removed", False, ("removed by the uploader", "has been removed", "account associated with this video has "
+                        "been terminated", "copyright", "violating youtube", "no longer available because")),
+    ("geo_blocked", False, ("not available in your country", "geo restrict", "geo-restrict",
+                            "blocked it in your country", "not made this video available in your country")),
+    ("rate_limited", True, ("http error 429", "too many requests", "rate-limit", "rate limit")),
+    ("timeout", True, ("timed out", "timeout", "read operation timed out", "connection timed out")),
+    ("unavailable", False, ("video unavailable", "this video is unavailable", "http error 404", "not found",
+                            "http error 410", "does not exist", "is not a valid url", "unsupported url")),
+]
+TRANSIENT_HINTS = ("http error 5", "connection reset", "incomplete", "truncated", "broken pipe",
+                   "connection refused", "end of file", "invalid data found", "moov atom not found",
+                   "temporary failure", "remote end closed")
+
+
+def classify_failure(message: str) -> tuple[str, bool]:
+    """(category, transient) of one failed download from its error text."""
+    text = message.lower()
+    for category, transient, phrases in FAILURES:
+        if any(p in text for p in phrases):
+            return category, transient
+    return "other", any(h in text for h in TRANSIENT_HINTS)
+
+
+class DownloadFailure(RuntimeError):
+    def __init__(self, message: str, category: str, transient: bool):
+        super().__init__(message)
+        self.category, self.transient = category, transient
+
+
+def ydl_options(params: Params, workdir: Path, start: float, end: float) -> dict:
+    from yt_dlp.utils import download_range_func
+    d = params.download
+    h = d.max_height
+    opts = dict(
+        outtmpl=str(workdir / "video.%(ext)s"), paths={"home": str(workdir), "temp": str(workdir)},
+        format=f"bv*[height<=?{h}]/b[height<=?{h}]/wv*/w",  # trim drops audio: fetch video only
+        download_ranges=download_range_func(None, [(start, end)]), force_keyframes_at_cuts=True,
+        ffmpeg_location=ffmpeg_on_path(), socket_timeout=d.socket_timeout, retries=0, fragment_retries=0,
+        extractor_retries=0, noprogress=True, quiet=True, no_warnings=True, noplaylist=True,
+        overwrites=True, continuedl=False, logger=_Log(),
+        sleep_interval=d.sleep_interval or None, max_sleep_interval=d.max_sleep_interval or None,
+        sleep_interval_requests=d.sleep_requests or None,
+        # ffmpeg fetches the section itself; our own retries (with backoff) replace its reconnects,
+        # and StallWatch its timeouts
+        external_downloader_args={"ffmpeg_i": ["-reconnect", "0", "-rw_timeout", str(int(d.socket_timeout * 1e6))]},
+    )
+    if d.max_sleep_interval < d.sleep_interval:
+        opts["max_sleep_interval"] = d.sleep_interval or None
+    if d.cookies:
+        opts["cookiefile"] = d.cookies
+    if d.proxy:
+        opts["proxy"] = d.proxy
+    return opts
+
+
+class _Log:
+    """Collects yt-dlp's messages so a failure's reason is its own words."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+
+    def debug(self, msg):
+        pass
+
+    info = debug
+
+    def warning(self, msg):
+        self.lines.append(msg)
+
+    def error(self, msg):
+        self.lines.append(msg)
+
+
+class StallWatch:
+    """Kills this process's ffmpeg children once neither their reads nor the output have moved for
+    `timeout` seconds: ffmpeg's own HTTP timeouts did not fire on a stalled body in our tests, and a
+    10 000-clip run must not hang on one dead connection."""
+
+    def __init__(self, workdir: Path, timeout: float):
+        self.workdir, self.timeout, self.stalled = workdir, timeout, False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._done.set()
+        self._thread.join()
+
+    def _mark(self, kids) -> tuple:
+        read = 0
+        for k in kids:
+            with contextlib.suppress(psutil.Error, AttributeError):
+                read += k.io_counters().read_chars
+        return read, sum(f.stat().st_size for f in self.workdir.glob("*") if f.is_file())
+
+    def _run(self):
+        me, last, since = psutil.Process(), None, time.monotonic()
+        while not self._done.wait(0.25):
+            try:
+                kids = [k for k in me.children(recursive=True) if "ffmpeg" in k.name()]
+            except psutil.Error:
+                continue
+            mark = self._mark(kids) if kids else None
+            if mark != last or not kids:
+                last, since = mark, time.monotonic()
+            elif time.monotonic() - since > self.timeout:
+                self.stalled = True
+                for k in kids:
+                    with contextlib.suppress(psutil.Error):
+                        k.kill()
+
+
+def fetch_segment(url: str, dest: Path, start: float, end: float, params: Params) -> None:
+    """One attempt: yt-dlp cuts [start, end) of `url` into dest (re-encoded at the cuts, so it is exact)."""
+    import os
+
+    import yt_dlp
+    workdir = dest.with_name(dest.name + ".d")
+    workdir.mkdir(parents=True, exist_ok=True)
+    report = workdir / "ffmpeg.log"
+    os.environ["FFREPORT"] = f"file={report}:level=16"  # ffmpeg's own error lines (yt-dlp runs it quiet)
+    try:
+        opts = ydl_options(params, workdir, start, end)
+        watch = StallWatch(workdir, params.download.socket_timeout)
+        try:
+            with watch, yt_dlp.YoutubeDL(opts) as ydl:
+                info = ydl.extract_info(url, download=True)
+        except Exception as exc:  # yt-dlp raises DownloadError, ExtractorError, plain OSError ...
+            if watch.stalled:
+                raise DownloadFailure(f"timed out: no data for {params.download.socket_timeout:g} s "
+                                      f"(download.socket_timeout)", "timeout", True) from exc
+            detail = report.read_text(errors="replace").strip().splitlines()[-2:] if report.exists() else []
+            message = " | ".join([str(exc).replace("ERROR: ", "").strip()] + detail)
+            raise DownloadFailure(message[:400], *classify_failure(message)) from exc
+        files = [Path(r["filepath"]) for r in (info or {}).get("requested_downloads", []) if r.get("filepath")]
+        if not files or not files[0].exists():
+            raise DownloadFailure("yt-dlp reported success but wrote no file", "other", True)
+        try:
+            got = probe(files[0]).duration
+        except MediaError as exc:
+            raise DownloadFailure(f"incomplete download: {exc}", "other", True) from exc
+        want = end - start
+        if got < 0.8 * want - 0.5:  # a stream cut short by the network still probes fine
+            raise DownloadFailure(f"truncated: got {got:.1f} s of the {want:.1f} s segment", "other", True)
+        os.replace(files[0], dest)
+    finally:
+        os.environ.pop("FFREPORT", None)
+        for p in sorted(workdir.glob("**/*"), reverse=True):
+            p.unlink() if p.is_file() or p.is_symlink() else p.rmdir()
+        workdir.rmdir()
+
+
+def kinetics_acquire(row: dict, params: Params, dest: Path) -> dict:
+    """Download one clip's segment, retrying transient failures with exponential backoff."""
+    d = params.download
+    url = d.url_template.format(youtube_id=row["youtube_id"])
+    start, end = float(row["time_start"]), float(row["time_end"])
+    for attempt in range(d.retries + 1):
+        try:
+            fetch_segment(url, dest, start, end, params)
+            return {"raw_offset": start, "attempts": attempt + 1}  # the raw file starts at the segment
+        except DownloadFailure as exc:
+            if not exc.transient or attempt == d.retries:
+                exc.attempts = attempt + 1
+                raise
+            time.sleep(d.backoff_seconds * 2 ** attempt)
+    raise AssertionError("unreachable")
