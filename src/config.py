@@ -224,6 +224,7 @@ class Pose:
 
 
 MODEL_SIZES = ("small", "full")
+CROP_TO = ("person", "frame")
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,7 @@ class Train:
     label_smoothing: float = 0.1
     mixup_alpha: float = 0.0
     crop_scale: tuple = (0.6, 1.0)
+    crop_to: str = "person"
     flip: bool = True
     early_stopping_patience: int = 6
     num_workers: int = 1
@@ -275,6 +277,7 @@ class Train:
             positive("train", k, getattr(self, k), allow_zero=True)
         choice("train", "optimizer", self.optimizer, ("adamw", "sgd", "asgd"))
         choice("train", "scheduler", self.scheduler, ("cosine", "step", "none"))
+        choice("train", "crop_to", self.crop_to, CROP_TO)
         choice("train", "accelerator", self.accelerator, ("auto", "cpu", "gpu", "cuda", "mps", "tpu"))
         object.__setattr__(self, "crop_scale", tuple(self.crop_scale))
         _check(len(self.crop_scale) == 2 and 0 < self.crop_scale[0] <= self.crop_scale[1] <= 1,

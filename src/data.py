@@ -1,13 +1,17 @@
 """Training and evaluation inputs read from the frame and pose stores.
 
-Training takes random temporal windows (random stride and start) and one
-random resized crop + flip shared by all frames of a clip (torchvision
-transforms v2 on a Video tensor); evaluation takes `num_clips` evenly spaced
-windows x `num_crops` crops, whose scores are averaged.
+Training takes one random frame from each of T equal segments of the clip
+(TSN) and one random resized crop + flip shared by all frames of a clip
+(torchvision's parameter sampling); RGB models see a square around the
+dancer found by the pose stage (`train.crop_to: person`) or the whole frame.
+Evaluation takes `num_clips` evenly spaced windows x `num_crops` crops, whose
+scores are averaged.
 """
 from __future__ import annotations
 
 import random
+import sys
+import warnings
 from pathlib import Path
 
 import cv2
@@ -18,6 +22,8 @@ from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
+from src.annotations import MANIFEST
+from src.config import Params
 from src.frames import ClipFrames
 from src.models.registry import InputSpec
 from src.pose import load_pose
@@ -31,13 +37,15 @@ for a, b in POSE_FLIP:
 
 
 def train_indices(n: int, t: int, rng: random.Random) -> np.ndarray:
-    """Random temporal window: random stride (as long as the window fits), random start."""
-    max_stride = max(1, (n - 1) // max(1, t - 1)) if t > 1 else 1
-    stride = rng.randint(1, max_stride)
-    span = (t - 1) * stride + 1
-    start = rng.randint(0, max(0, n - span))
-    idx = start + stride * np.arange(t)
-    return np.minimum(idx, n - 1)
+    """TSN's segment sampling: split the n frames into t equal segments, take a random frame of each.
+
+    Every training view spans the whole clip, as the test views do; a random-start window of
+    consecutive frames measured about 8 points lower on validation (c3d, 20 epochs).
+    """
+    if n <= t:
+        return np.minimum(np.arange(t), n - 1)
+    edges = np.linspace(0, n, t + 1)
+    return np.array([min(n - 1, int(edges[i] + rng.random() * (edges[i + 1] - edges[i]))) for i in range(t)])
 
 
 def eval_indices(n: int, t: int, num_clips: int) -> list[np.ndarray]:
@@ -66,6 +74,35 @@ def normalize_pose(kps: np.ndarray, detected: np.ndarray) -> np.ndarray:
     return out
 
 
+def person_box(kps: np.ndarray, detected: np.ndarray, height: int, width: int,
+               margin: float = 0.15) -> tuple[int, int, int] | None:
+    """(top, left, side) of a square around everything the dancer reaches in the clip, or None.
+
+    Centring on the person (as PoseC3D and most skeleton-guided RGB models do) makes the dancer fill
+    the model's small input instead of a third of it; keypoints outside the frame are clipped.
+    """
+    if not detected.any():
+        return None
+    xy = kps[detected][:, :, :2].reshape(-1, 2)
+    xy = np.clip(xy[np.isfinite(xy).all(1)], 0, 1)
+    if len(xy) == 0:
+        return None
+    (x0, y0), (x1, y1) = np.percentile(xy, 1, axis=0), np.percentile(xy, 99, axis=0)
+    side = int(round(min(max((x1 - x0) * width, (y1 - y0) * height) * (1 + 2 * margin), height, width)))
+    if side < 8:
+        return None
+    left = int(np.clip((x0 + x1) / 2 * width - side / 2, 0, width - side))
+    top = int(np.clip((y0 + y1) / 2 * height - side / 2, 0, height - side))
+    return top, left, side
+
+
+def crop_box(frames: np.ndarray, box: tuple[int, int, int] | None) -> np.ndarray:
+    if box is None:
+        return frames
+    top, left, side = box
+    return frames[:, top:top + side, left:left + side]
+
+
 class ClipDataset(Dataset):
     """Rows of a frames manifest -> (input tensor, label index).
 
@@ -80,6 +117,7 @@ class ClipDataset(Dataset):
         self.spec, self.train = spec, train
         self.frames_dir, self.pose_dir = Path(frames_dir), Path(pose_dir) if pose_dir else None
         self.num_clips, self.num_crops, self.flip = num_clips, num_crops, flip
+        self._boxes: dict = {}
         if spec.kind == "rgb":
             self.crop = v2.RandomResizedCrop((spec.size, spec.size), scale=crop_scale)
 
@@ -99,11 +137,21 @@ class ClipDataset(Dataset):
     # rgb -------------------------------------------------------------------------------------
     def rgb_views(self, row, i: int) -> torch.Tensor:
         clip = ClipFrames(self.frames_dir / row["path"])
+        box = self.box(row, clip) if self.spec.crop == "person" else None
         if self.train:
             rng = self._rng(i)
-            frames = clip.frames(train_indices(len(clip), self.spec.num_frames, rng))
+            frames = crop_box(clip.frames(train_indices(len(clip), self.spec.num_frames, rng)), box)
             return normalize(_video(self.random_crop_flip(frames, rng)), self.spec)
-        return rgb_eval_views(clip, self.spec, self.num_clips, self.num_crops)
+        return rgb_eval_views(clip, self.spec, self.num_clips, self.num_crops, box)
+
+    def box(self, row, clip: ClipFrames):
+        """The clip's person box from the pose store (full frame when the pose stage found nobody);
+        computed once per clip and worker, as it never changes between epochs."""
+        key = row["path"]
+        if key not in self._boxes:
+            path = self.pose_dir / key.replace(".mp4", ".npz") if self.pose_dir else None
+            self._boxes[key] = person_box(*load_pose(path), *clip.shape) if path and path.exists() else None
+        return self._boxes[key]
 
     def random_crop_flip(self, frames: np.ndarray, rng: random.Random) -> np.ndarray:
         """One RandomResizedCrop (torchvision's parameter sampling) and flip for all frames of a clip,
@@ -142,12 +190,13 @@ def normalize(video: torch.Tensor, spec: InputSpec) -> torch.Tensor:
     return x.sub_(mean).div_(std)
 
 
-def rgb_eval_views(clip: ClipFrames, spec: InputSpec, num_clips: int, num_crops: int) -> torch.Tensor:
+def rgb_eval_views(clip: ClipFrames, spec: InputSpec, num_clips: int, num_crops: int,
+                   box: tuple[int, int, int] | None = None) -> torch.Tensor:
     """The test-time views of one stored clip, V×C×T×H×W (evaluation and src.predict share this)."""
     resize = v2.Resize(spec.size, antialias=True)
     views = []
     for idx in eval_indices(len(clip), spec.num_frames, num_clips):
-        video = resize(_video(clip.frames(idx)))
+        video = resize(_video(np.ascontiguousarray(crop_box(clip.frames(idx), box))))
         views += [normalize(crop, spec) for crop in spatial_crops(video, spec.size, num_crops)]
     return torch.stack(views)
 
@@ -172,3 +221,22 @@ def spatial_crops(video: torch.Tensor, size: int, num_crops: int) -> list[torch.
 
 def split_rows(manifest: pd.DataFrame, split: str) -> pd.DataFrame:
     return manifest[(manifest["status"] == "ok") & (manifest["split"] == split)].reset_index(drop=True)
+
+
+def load_split_rows(params: Params, kind: str) -> pd.DataFrame:
+    """Clips the frame store (and, for pose models, the pose store) holds."""
+    rows = pd.read_csv(params.paths.frames / MANIFEST, dtype={"label": str, "reason": str})
+    rows = rows[rows["status"] == "ok"]
+    if kind == "pose":
+        pose = pd.read_csv(params.paths.pose / MANIFEST, dtype={"label": str, "reason": str})
+        rows = rows[rows["clip_id"].isin(pose.loc[pose["status"] == "ok", "clip_id"])]
+    return rows.reset_index(drop=True)
+
+
+def warn_missing_classes(rows: pd.DataFrame, classes: list[str], split: str) -> list[str]:
+    missing = [c for c in classes if c not in set(rows["label"])]
+    if missing:
+        msg = f"class(es) with no clips in the {split} split: {', '.join(missing)}; metrics are still computed"
+        warnings.warn(msg, stacklevel=2)
+        print(f"WARNING: {msg}", file=sys.stderr)
+    return missing

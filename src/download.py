@@ -18,6 +18,7 @@ import pandas as pd
 
 from src.annotations import MANIFEST, StageError, read_annotations, write_manifest
 from src.config import Params
+from src.kinetics import DownloadFailure, classify_failure
 from src.media import MediaError, probe
 from src.sources import get_source
 from src.utils import atomic_path, clean_tmp, parallel_map
@@ -37,16 +38,15 @@ def _acquire_one(row: dict, params: Params, raw_dir: Path) -> dict:
         return {**out, "raw_offset": 0.0, "attempts": 1, **extra, "status": "ok", "reason": "", "category": "",
                 "transient": False, "bytes": dest.stat().st_size}
     except Exception as exc:  # one clip's failure, whatever it is, is recorded and never ends the run
-        from src.kinetics import DownloadFailure, classify_failure
         if isinstance(exc, DownloadFailure):
-            category, transient = exc.category, exc.transient
-        elif isinstance(exc, MediaError):
-            category, transient = "other", False
+            category, transient, reason = exc.category, exc.transient, str(exc)
+        elif isinstance(exc, MediaError):  # the file arrived but is not a video
+            category, transient, reason = "other", False, str(exc)
         else:
             category, transient = classify_failure(str(exc))
-        return {**out, "status": "failed", "reason": f"{type(exc).__name__}: {exc}"[:400] if not
-                isinstance(exc, (DownloadFailure, MediaError)) else str(exc)[:400], "category": category,
-                "transient": transient, "attempts": getattr(exc, "attempts", 1), "bytes": 0, "raw_offset": 0.0}
+            reason = f"{type(exc).__name__}: {exc}"
+        return {**out, "status": "failed", "reason": reason[:400], "category": category, "transient": transient,
+                "attempts": getattr(exc, "attempts", 1), "bytes": 0, "raw_offset": 0.0}
 
 
 def _fingerprint(source, row: dict, params: Params) -> str:

@@ -12,11 +12,11 @@ from torch.utils.data import DataLoader
 from src.annotations import read_classes
 from src.checkpoint import load_checkpoint
 from src.config import Params
-from src.data import ClipDataset, split_rows
+from src.data import ClipDataset, load_split_rows, split_rows, warn_missing_classes
 from src.metrics import classification_metrics, count_flops
 from src.synthetic import ORDER_PAIR
 from src.tracking import quiet, tracking_uri
-from src.train import RunPaths, load_split_rows, warn_missing_classes
+from src.runs import RunPaths
 from src.utils import atomic_path, write_csv, write_json
 
 

@@ -59,6 +59,11 @@ class ClipFrames:
     def __len__(self) -> int:
         return len(self._frames)
 
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(height, width) of the stored frames."""
+        return self._frames[0].height, self._frames[0].width
+
     def frame(self, i: int) -> np.ndarray:
         return cv2.cvtColor(self._frames[i].to_ndarray(format="yuv420p"), cv2.COLOR_YUV2RGB_I420)
 

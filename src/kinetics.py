@@ -231,7 +231,7 @@ def ydl_options(params: Params, workdir: Path, start: float, end: float) -> dict
     h = d.max_height
     opts = dict(
         outtmpl=str(workdir / "video.%(ext)s"), paths={"home": str(workdir), "temp": str(workdir)},
-        format=f"bv*[height<=?{h}]/b[height<=?{h}]/wv*/w",  # trim drops audio: fetch video only
+        format=f"bv*[height<=?{h}][ext=mp4]/bv*[height<=?{h}]/b[height<=?{h}]/wv*/w",  # video only: trim drops audio
         download_ranges=download_range_func(None, [(start, end)]), force_keyframes_at_cuts=True,
         ffmpeg_location=ffmpeg_on_path(), socket_timeout=d.socket_timeout, retries=0, fragment_retries=0,
         extractor_retries=0, noprogress=True, quiet=True, no_warnings=True, noplaylist=True,

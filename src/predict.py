@@ -89,7 +89,7 @@ class Predictor:
 
     def predict(self, video: str | Path, start=None, end=None, duration=None, top_k: int = 5,
                 save_clip: str | Path | None = None) -> Prediction:
-        from src.data import pose_eval_views, rgb_eval_views
+        from src.data import person_box, pose_eval_views, rgb_eval_views
         from src.evaluate import score_views
         from src.frames import ClipFrames, extract_clip
         from src.trim import trim_clip
@@ -102,7 +102,12 @@ class Predictor:
             extract_clip(clip, stored, self.frames)
             frames = ClipFrames(stored)
             if self.spec.kind == "rgb":
-                views = rgb_eval_views(frames, self.spec, self.num_clips, self.num_crops)
+                box = None
+                if self.spec.crop == "person":  # the same box the pipeline took from its pose store
+                    kps, det, _ = self._pose_estimator().run(frames.frame(i) for i in range(len(frames)))
+                    detection = float(det.mean())
+                    box = person_box(kps, det, *frames.shape)
+                views = rgb_eval_views(frames, self.spec, self.num_clips, self.num_crops, box)
             else:
                 kps, det, _ = self._pose_estimator().run(frames.frame(i) for i in range(len(frames)))
                 detection = float(det.mean())

@@ -2,14 +2,13 @@
 early stopping, mixed precision and DDP from params alone, every run logged to MLflow."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
 import os
-import sys
 import tempfile
 import time
-import warnings
 from dataclasses import asdict
 
 import lightning as L
@@ -18,58 +17,21 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from src.annotations import MANIFEST, read_classes
+from src.annotations import read_classes
 from src.checkpoint import save_checkpoint
 from src.config import Params, Train
-from src.data import ClipDataset, split_rows
+from src.data import ClipDataset, load_split_rows, split_rows, warn_missing_classes
 from src.metrics import count_flops
 from src.models import MODELS, build_model, input_spec
 from src.models.weights import load_local
+from src.runs import RunPaths
 from src.tracking import EXPERIMENT, artifact_location, flatten, quiet, tracking_uri
 from src.utils import write_csv, write_json
-
-
-class RunPaths:
-    """Where one training run writes: the main model, or one model of the comparison."""
-
-    def __init__(self, params: Params, compare_name: str | None = None):
-        p = params.paths
-        if compare_name is None:
-            self.checkpoint = p.models / "model.pt"
-            self.metrics, self.plots = p.metrics, p.plots
-        else:
-            self.checkpoint = p.models / "compare" / f"{compare_name}.pt"
-            self.metrics, self.plots = p.metrics / "compare" / compare_name, p.plots / "compare" / compare_name
-        self.train_json = self.metrics / "train.json"
-        self.eval_json = self.metrics / "eval.json"
-        self.history = self.plots / "history.csv"
-        self.confusion_csv = self.plots / "confusion.csv"
-        self.confusion_png = self.plots / "confusion.png"
-        self.predictions = self.plots / "predictions.csv"
 
 
 def params_hash(params: Params, sections=("data", "synthetic", "trim", "frames", "pose", "model", "train")) -> str:
     blob = json.dumps({s: asdict(getattr(params, s)) for s in sections}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def load_split_rows(params: Params, kind: str) -> pd.DataFrame:
-    """Clips the frame store (and, for pose models, the pose store) holds."""
-    rows = pd.read_csv(params.paths.frames / MANIFEST, dtype={"label": str, "reason": str})
-    rows = rows[rows["status"] == "ok"]
-    if kind == "pose":
-        pose = pd.read_csv(params.paths.pose / MANIFEST, dtype={"label": str, "reason": str})
-        rows = rows[rows["clip_id"].isin(pose.loc[pose["status"] == "ok", "clip_id"])]
-    return rows.reset_index(drop=True)
-
-
-def warn_missing_classes(rows: pd.DataFrame, classes: list[str], split: str) -> list[str]:
-    missing = [c for c in classes if c not in set(rows["label"])]
-    if missing:
-        msg = f"class(es) with no clips in the {split} split: {', '.join(missing)}; metrics are still computed"
-        warnings.warn(msg, stacklevel=2)
-        print(f"WARNING: {msg}", file=sys.stderr)
-    return missing
 
 
 class LitClassifier(L.LightningModule):
@@ -185,6 +147,8 @@ def train_model(params: Params, name: str, paths: RunPaths, weights: str | None 
     classes = read_classes(params.paths.annotations)
     size = params.model.size
     spec = input_spec(name, size)
+    if spec.kind == "rgb":
+        spec = dataclasses.replace(spec, crop=cfg.crop_to)
     model = build_model(name, len(classes), size, pretrained=params.model.pretrained)
     if weights:
         load_local(model, weights)

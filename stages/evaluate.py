@@ -3,7 +3,7 @@ import argparse
 
 from src.config import Params, load_params
 from src.evaluate import evaluate_run
-from src.train import RunPaths
+from src.runs import RunPaths
 
 
 def main(params: Params, compare_name: str | None = None) -> dict:

@@ -2,7 +2,8 @@
 import argparse
 
 from src.config import Params, load_params
-from src.train import RunPaths, train_model
+from src.runs import RunPaths
+from src.train import train_model
 
 
 def main(params: Params, compare_name: str | None = None) -> dict:

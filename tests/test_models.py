@@ -82,3 +82,26 @@ def test_pretrained_offline_says_what_to_download(monkeypatch, tmp_path):
         build_model("r3d_18", 4, size="full", pretrained=True)
     with pytest.raises(WeightsError, match="full only"):
         build_model("r3d_18", 4, size="small", pretrained=True)
+
+
+def test_c3d_on_frame_differences_ignores_a_static_background():
+    """motion='diff' sees only what moved: adding a fixed picture to every frame changes nothing,
+    while the plain RGB C3D does react to it."""
+    from src.models.c3d import C3D
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, 8, 32, 32)
+    background = torch.randn(1, 3, 1, 32, 32)
+    diff, rgb = C3D(4, motion="diff").eval(), C3D(4, motion="none").eval()
+
+    def features(model, clip):
+        if model.motion == "diff":
+            clip = clip[:, :, 1:] - clip[:, :, :-1]
+        return model.pool(model.features(clip)).flatten(1)
+
+    with torch.no_grad():
+        assert torch.allclose(diff(x), diff(x + background), atol=1e-5)
+        assert torch.allclose(features(diff, x), features(diff, x + background), atol=1e-5)
+        a, b = features(rgb, x), features(rgb, x + background)
+        assert (a - b).norm() > 0.05 * a.norm()
+    with pytest.raises(ValueError, match="allowed values: none, diff, rgb\\+diff"):
+        C3D(4, motion="flow")

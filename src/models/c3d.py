@@ -11,6 +11,9 @@ import torch
 from torch import nn
 
 
+MOTION = ("none", "diff", "rgb+diff")
+
+
 def _conv(c_in: int, c_out: int, kernel=3, stride=1, padding=1) -> list:
     return [nn.Conv3d(c_in, c_out, kernel, stride=stride, padding=padding, bias=False), nn.BatchNorm3d(c_out),
             nn.ReLU(inplace=True)]
@@ -18,13 +21,17 @@ def _conv(c_in: int, c_out: int, kernel=3, stride=1, padding=1) -> list:
 
 class C3D(nn.Module):
     def __init__(self, num_classes: int, widths=(32, 64, 128, 256), convs=(1, 1, 2, 2), fc_dim: int = 256,
-                 dropout: float = 0.3, stem: bool = True):
+                 dropout: float = 0.3, stem: bool = True, motion: str = "none"):
         super().__init__()
+        if motion not in MOTION:
+            raise ValueError(f"c3d motion={motion!r}; allowed values: {', '.join(MOTION)}")
+        self.motion = motion
+        c_img = {"none": 3, "diff": 3, "rgb+diff": 6}[motion]
         if stem:
-            layers = _conv(3, widths[0], (3, 7, 7), (1, 2, 2), (1, 3, 3)) + [nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))]
+            layers = _conv(c_img, widths[0], (3, 7, 7), (1, 2, 2), (1, 3, 3)) + [nn.MaxPool3d((1, 3, 3), (1, 2, 2), (0, 1, 1))]
         else:
             layers = []
-        c_in = widths[0] if stem else 3
+        c_in = widths[0] if stem else c_img
         for i, (w, n) in enumerate(zip(widths, convs)):
             for j in range(n):
                 if stem and i == 0 and j == 0:
@@ -40,4 +47,7 @@ class C3D(nn.Module):
                                   nn.Dropout(dropout), nn.Linear(fc_dim, num_classes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # B×C×T×H×W
+        if self.motion != "none":  # TSN's RGB difference: what moved between frames, whatever its colour
+            d = x[:, :, 1:] - x[:, :, :-1]
+            x = d if self.motion == "diff" else torch.cat([d, x[:, :, 1:]], 1)
         return self.head(self.pool(self.features(x)))

@@ -23,6 +23,7 @@ class InputSpec:
     size: int = 0        # square crop side for rgb
     mean: tuple = KINETICS_MEAN
     std: tuple = KINETICS_STD
+    crop: str = "frame"  # rgb: "frame" (whole frame) or "person" (square box around the pose keypoints)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -49,13 +50,13 @@ def _cnn_lstm(num_classes, pretrained, layers, hidden):
     return CNNLSTM(num_classes, layers, hidden, pretrained)
 
 
-def _c3d(num_classes, pretrained, widths, convs, fc_dim, stem):
+def _c3d(num_classes, pretrained, widths, convs, fc_dim, stem, motion="none"):
     if pretrained:
         from src.models.weights import WeightsError
         raise WeightsError("c3d is written here and trained from scratch: no published weights; "
                            "set model.pretrained: false (or model.weights to a checkpoint of yours)")
     from src.models.c3d import C3D
-    return C3D(num_classes, widths, convs, fc_dim, stem=stem)
+    return C3D(num_classes, widths, convs, fc_dim, stem=stem, motion=motion)
 
 
 def _video_resnet(name):
@@ -71,9 +72,10 @@ def _mvit(num_classes, pretrained, num_frames, size, blocks):
 
 
 def _x3d(name):
-    def build(num_classes, pretrained, num_frames, size, depth_factor):
+    def build(num_classes, pretrained, num_frames, size, depth_factor, bottleneck_factor=2.25, head_dim_out=2048):
         from src.models.zoo import x3d
-        return x3d(name, num_classes, num_frames, size, depth_factor, pretrained=pretrained)
+        return x3d(name, num_classes, num_frames, size, depth_factor, bottleneck_factor=bottleneck_factor,
+                   head_dim_out=head_dim_out, pretrained=pretrained)
     return build
 
 
@@ -96,9 +98,15 @@ def _pose_lstm(num_classes, pretrained, hidden, layers):
 
 
 def _x3d_sizes(small: tuple, full: tuple) -> dict:
-    """(num_frames, crop, depth_factor) per size; crops are multiples of 32 (X3D's head pool)."""
-    return {name: dict(num_frames=t, size=s, depth_factor=d) for name, (t, s, d) in
-            (("small", small), ("full", full))}
+    """(num_frames, crop, depth_factor) per size; crops are multiples of 32 (X3D's head pool).
+
+    The small size also narrows the bottlenecks (2.25 -> 1.5) and the head (2048 -> 512): 30% less
+    time per training step on 2 CPU cores; full keeps the published widths the weights fit.
+    """
+    sizes = {name: dict(num_frames=t, size=s, depth_factor=d) for name, (t, s, d) in
+             (("small", small), ("full", full))}
+    sizes["small"].update(bottleneck_factor=1.5, head_dim_out=512)
+    return sizes
 
 
 MODELS: dict[str, ModelEntry] = {
@@ -117,10 +125,11 @@ MODELS: dict[str, ModelEntry] = {
     "c3d": ModelEntry(
         _c3d, "temporal", "rgb",
         sizes={"small": dict(num_frames=8, size=64, widths=(32, 64, 128, 256), convs=(1, 1, 2, 2), fc_dim=256,
-                             stem=True),
+                             stem=True, motion="diff"),
                "full": dict(num_frames=16, size=112, widths=(64, 128, 256, 512, 512), convs=(1, 1, 2, 2, 2),
                             fc_dim=4096, stem=False)},
-        reference="C3D (Tran et al. 2015), written here with batch norm, trained from scratch"),
+        reference="C3D (Tran et al. 2015), written here with batch norm, trained from scratch; the small size "
+                  "reads frame differences (TSN's RGB-diff input)"),
     "r3d_18": ModelEntry(
         _video_resnet("r3d_18"), "temporal", "rgb",
         sizes={"small": dict(num_frames=8, size=64, layers=(1, 1, 1, 1)),

@@ -51,10 +51,12 @@ X3D_HUB = {"x3d_xs": "X3D_XS.pyth", "x3d_s": "X3D_S.pyth", "x3d_m": "X3D_M.pyth"
 
 
 def x3d(name: str, num_classes: int, num_frames: int, size: int, depth_factor: float = 2.2,
-        width_factor: float = 2.0, pretrained: bool = False) -> nn.Module:
+        width_factor: float = 2.0, bottleneck_factor: float = 2.25, head_dim_out: int = 2048,
+        pretrained: bool = False) -> nn.Module:
     from pytorchvideo.models.x3d import create_x3d
     model = create_x3d(input_clip_length=num_frames, input_crop_size=size, model_num_class=num_classes,
-                       depth_factor=depth_factor, width_factor=width_factor, head_activation=None)
+                       depth_factor=depth_factor, width_factor=width_factor, bottleneck_factor=bottleneck_factor,
+                       head_dim_out=head_dim_out, head_activation=None)
     if pretrained:
         load_matching(model, pytorchvideo_weights(X3D_HUB[name]), name)
     return model
