@@ -366,3 +366,8 @@ def kinetics_acquire(row: dict, params: Params, dest: Path) -> dict:
                 raise
             time.sleep(d.backoff_seconds * 2 ** attempt)
     raise AssertionError("unreachable")
+
+
+def kinetics_fingerprint(row: dict, params: Params) -> str:
+    """A kept download is redone when the URL or the height limit changes."""
+    return f"{params.download.url_template}|{params.download.max_height}"

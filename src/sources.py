@@ -85,10 +85,6 @@ def synthetic_fingerprint(row: dict, params: Params) -> str:
     return json.dumps([asdict(params.synthetic), params.data.seed], sort_keys=True)
 
 
-def kinetics_fingerprint(row: dict, params: Params) -> str:
-    return json.dumps([params.download.url_template, params.download.max_height])
-
-
 # --- the seam ------------------------------------------------------------------
 @dataclass(frozen=True)
 class Source:
@@ -100,7 +96,8 @@ class Source:
 
 SOURCES = {
     "synthetic": Source(synthetic_annotations, synthetic_acquire, synthetic_fingerprint),
-    "kinetics": Source(kinetics.kinetics_annotations, kinetics.kinetics_acquire, kinetics_fingerprint),
+    "kinetics": Source(kinetics.kinetics_annotations, kinetics.kinetics_acquire,
+                        kinetics.kinetics_fingerprint),
     "folder": Source(folder.folder_annotations, folder.folder_acquire, folder.folder_fingerprint,
                      suffix=lambda row: Path(row["source"]).suffix.lower()),
 }
