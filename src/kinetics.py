@@ -12,7 +12,9 @@ import contextlib
 import difflib
 import hashlib
 import io
+import os
 import random
+import shutil
 import tarfile
 import threading
 import time
@@ -91,18 +93,15 @@ def read_split_csv(data: bytes, source: str) -> pd.DataFrame:
     if missing:
         raise StageError(f"{source}: missing column(s) {', '.join(missing)}; a Kinetics CSV has "
                          f"{', '.join(COLUMNS)}")
-    for col in ("time_start", "time_end"):
-        values = pd.to_numeric(df[col], errors="coerce")
-        bad = values.isna() | (df["youtube_id"].str.len() == 0) | (df["label"].str.len() == 0)
-        if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
-            raise StageError(f"{source}: malformed row {row + 2} (line {row + 2} of the file): "
-                             f"{df.iloc[row][REQUIRED].to_dict()}")
-        df[col] = values
-    bad = df["time_end"] <= df["time_start"]
+    times = df[["time_start", "time_end"]].apply(pd.to_numeric, errors="coerce")
+    malformed = times.isna().any(axis=1) | (df["youtube_id"].str.len() == 0) | (df["label"].str.len() == 0)
+    reversed_ = ~malformed & (times["time_end"] <= times["time_start"])
+    bad = (malformed | reversed_).to_numpy()
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0])
-        raise StageError(f"{source}: malformed row {row + 2}: time_end <= time_start")
+        row = int(np.flatnonzero(bad)[0])
+        why = "time_end <= time_start" if reversed_.iloc[row] else str(df.iloc[row][REQUIRED].to_dict())
+        raise StageError(f"{source}: malformed row {row + 2}: {why}")
+    df[["time_start", "time_end"]] = times
     return df[REQUIRED]
 
 
@@ -313,8 +312,6 @@ class StallWatch:
 
 def fetch_segment(url: str, dest: Path, start: float, end: float, params: Params) -> None:
     """One attempt: yt-dlp cuts [start, end) of `url` into dest (re-encoded at the cuts, so it is exact)."""
-    import os
-
     import yt_dlp
     workdir = dest.with_name(dest.name + ".d")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -346,9 +343,7 @@ def fetch_segment(url: str, dest: Path, start: float, end: float, params: Params
         os.replace(files[0], dest)
     finally:
         os.environ.pop("FFREPORT", None)
-        for p in sorted(workdir.glob("**/*"), reverse=True):
-            p.unlink() if p.is_file() or p.is_symlink() else p.rmdir()
-        workdir.rmdir()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def kinetics_acquire(row: dict, params: Params, dest: Path) -> dict:

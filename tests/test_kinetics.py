@@ -121,6 +121,7 @@ def test_bad_annotation_input_names_the_param_or_url(tiny_params, server, change
 @pytest.mark.parametrize("body, message", [
     ("label,youtube_id,time_start\nx,a,1\n", "missing column.*time_end"),
     (HEADER + '"tap dancing",abc,0,10,train\n"tap dancing",abd,zero,10,train\n', "malformed row 3"),
+    (HEADER + '"tap dancing",abc,10,5,train\n', "malformed row 2: time_end <= time_start"),
 ])
 def test_bad_csv_names_the_file_and_row(tiny_params, server, body, message):
     from src.sources import fetch_annotations
