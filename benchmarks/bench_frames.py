@@ -14,8 +14,8 @@ import torch
 
 from src.annotations import MANIFEST, read_classes
 from src.config import load_params
-from src.data import ClipDataset, train_indices
-from src.frames import ClipFrames
+from src.learning.data import ClipDataset, train_indices
+from src.prepare.frame_store import ClipFrames
 from src.models.registry import InputSpec
 
 

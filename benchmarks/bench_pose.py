@@ -16,8 +16,8 @@ import pandas as pd
 
 from src.annotations import MANIFEST
 from src.config import load_params
-from src.frames import ClipFrames
-from src.pose import PoseEstimator, extract_all
+from src.prepare.frame_store import ClipFrames
+from src.prepare.pose import PoseEstimator, extract_all
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
 """Kinetics-format annotation tables and the per-stage manifests built on them.
 
-Annotations: `label,youtube_id,time_start,time_end,split` (one CSV per split) plus
-`classes.txt`. Every later file is named by `clip_id`, Kinetics' own
+Annotations: `label,youtube_id,time_start,time_end,split` (one CSV per split),
+`classes.txt`, and `pairs.json`: the known-answer class pairs the source
+declares (pairs that only the order of events separates; evaluation reports
+accuracy on them, so no learning code depends on one data source). Every later file is named by `clip_id`, Kinetics' own
 `<youtube_id>_<start:06d>_<end:06d>` convention. Each stage writes a
 `manifest.csv` listing every clip it was given with `status` (ok/failed) and
 `reason`, so a failure is recorded, never silently dropped.
@@ -13,11 +15,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from src.utils import atomic_path, write_csv
+from src.splits import SPLITS
+from src.utils import atomic_path, read_json, write_csv, write_json
 
 COLUMNS = ["label", "youtube_id", "time_start", "time_end", "split"]
-SPLITS = ("train", "val", "test")
 MANIFEST = "manifest.csv"
+PAIRS = "pairs.json"
 
 
 class StageError(RuntimeError):
@@ -33,17 +36,29 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_") or "x"
 
 
-def write_annotations(folder: str | Path, df: pd.DataFrame, classes: list[str]) -> None:
+def write_annotations(folder: str | Path, df: pd.DataFrame, classes: list[str],
+                      order_pairs: list | tuple = ()) -> None:
     folder = Path(folder)
     for split in SPLITS:
         extra = [c for c in df.columns if c not in COLUMNS]  # e.g. the folder source's `source` path
         write_csv(folder / f"{split}.csv", df[df["split"] == split][COLUMNS + extra])
     with atomic_path(folder / "classes.txt") as tmp:
         tmp.write_text("".join(f"{c}\n" for c in classes))
+    unknown = [c for pair in order_pairs for c in pair if c not in classes]
+    if unknown:
+        raise StageError(f"data.order_pairs names class(es) not in the data: {', '.join(map(repr, unknown))}; "
+                         f"classes: {', '.join(classes)}")
+    write_json(folder / PAIRS, {"order_pairs": [list(p) for p in order_pairs]})
 
 
 def read_classes(folder: str | Path) -> list[str]:
     return [line for line in (Path(folder) / "classes.txt").read_text().splitlines() if line]
+
+
+def read_order_pairs(folder: str | Path) -> list[tuple[str, str]]:
+    """The class pairs the source declared that only the order of events separates (may be none)."""
+    path = Path(folder) / PAIRS
+    return [tuple(p) for p in read_json(path)["order_pairs"]] if path.exists() else []
 
 
 def read_annotations(folder: str | Path) -> pd.DataFrame:

@@ -1,345 +1,371 @@
-"""Typed, validated view of params.yaml.
+"""Typed, validated view of params.yaml, which is the only place a default lives.
 
-Each section loads into a frozen dataclass that rejects unknown keys and bad
-values at once, naming the key and what is allowed: a typo fails in the first
-second, not after an hour of training.
+Each section loads into a frozen dataclass. A field declares its type and its
+rule (range, allowed values); the loader rejects unknown keys, wrong types
+(`train.epochs: 2.5` is not an integer), values out of range and keys missing
+from params.yaml, each time naming the key and what is allowed, so a typo fails
+in the first second, not after an hour of training.
+
+Importing this module does not import torch: model names are checked against
+`src.models.registry`, which holds plain data and builds models lazily.
 """
 from __future__ import annotations
 
+import dataclasses
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 import yaml
+
+from src.models.registry import MODELS
 
 PARAMS_FILE = Path("params.yaml")
 
 
 class ParamError(ValueError):
-    """A parameter in params.yaml is unknown or out of range."""
+    """A parameter in params.yaml is unknown, missing or out of range."""
 
 
-def _check(cond: bool, key: str, msg: str) -> None:
-    if not cond:
-        raise ParamError(f"params.yaml: {key}: {msg}")
+def fail(key: str, msg: str):
+    raise ParamError(f"params.yaml: {key}: {msg}")
 
 
-def choice(section: str, name: str, value: Any, allowed) -> None:
-    """Stop with a message naming the key and its allowed values."""
-    _check(value in allowed, f"{section}.{name}",
-           f"got {value!r}; allowed values: {', '.join(map(str, allowed))}")
+def rule(*, choices=None, ge=None, gt=None, le=None, lt=None, even=False, check=None, help=""):
+    """A required field (no default: params.yaml supplies it) and what its value may be."""
+    return field(metadata=dict(choices=choices, ge=ge, gt=gt, le=le, lt=lt, even=even, check=check, help=help))
 
 
-def positive(section: str, name: str, value, allow_zero: bool = False) -> None:
-    ok = value >= 0 if allow_zero else value > 0
-    _check(isinstance(value, (int, float)) and not isinstance(value, bool) and ok,
-           f"{section}.{name}", f"got {value!r}; must be a number {'>= 0' if allow_zero else '> 0'}")
+def _type_ok(value, tp) -> bool:
+    """isinstance against the annotation; bool is not a number, int is a float, lists are tuples."""
+    origin = typing.get_origin(tp)
+    if tp is Any:
+        return True
+    if origin is typing.Union:
+        return any(_type_ok(value, a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, str)
+    if tp is Path:
+        return isinstance(value, (str, Path))
+    if tp is tuple:
+        return isinstance(value, (list, tuple))
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            return False
+        args = typing.get_args(tp)
+        item = args[0] if args else Any
+        return all(_type_ok(v, item) for v in value)
+    return isinstance(value, tp)
 
 
-def _build(cls, section: str, raw: Mapping[str, Any] | None):
-    raw = dict(raw or {})
-    names = {f.name for f in fields(cls)}
-    unknown = sorted(set(raw) - names)
-    _check(not unknown, section,
-           f"unknown key(s) {', '.join(unknown)}; allowed keys: {', '.join(sorted(names))}")
-    kwargs = {}
-    for f in fields(cls):
-        if f.name not in raw:
-            continue
-        value = raw[f.name]
-        sub = getattr(cls, "_nested", {}).get(f.name)
-        kwargs[f.name] = _build(sub, f"{section}.{f.name}", value) if sub else value
-    return cls(**kwargs)
+def _type_name(tp) -> str:
+    if typing.get_origin(tp) is tuple:
+        args = typing.get_args(tp)
+        return f"a list of {_type_name(args[0]) if args else 'values'}"
+    if tp is Path:
+        return "a path"
+    if typing.get_origin(tp) is typing.Union:
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+            type(None): "null"}.get(tp, getattr(tp, "__name__", str(tp)))
 
 
-@dataclass(frozen=True)
-class Base:
-    seed: int = 42
+def check_field(section: str, f: dataclasses.Field, tp, value) -> None:
+    """One field's type and rule; every message names `section.key`."""
+    key, m = f"{section}.{f.name}", f.metadata
+    if not _type_ok(value, tp):
+        fail(key, f"got {value!r}; must be {_type_name(tp)}")
+    if value is None:
+        return
+    if m.get("choices") is not None and value not in m["choices"]:
+        fail(key, f"got {value!r}; allowed values: {', '.join(map(str, m['choices']))}")
+    for bound, ok, word in (("ge", lambda v, b: v >= b, ">="), ("gt", lambda v, b: v > b, ">"),
+                            ("le", lambda v, b: v <= b, "<="), ("lt", lambda v, b: v < b, "<")):
+        b = m.get(bound)
+        if b is not None and isinstance(value, (int, float)) and not ok(value, b):
+            fail(key, f"got {value!r}; must be a number {word} {b}")
+    if m.get("even") and value % 2:
+        fail(key, f"got {value!r}; must be even (H.264 needs even sizes)")
+    if m.get("check"):
+        msg = m["check"](value)
+        if msg:
+            fail(key, f"got {value!r}; {msg}")
+
+
+class Section:
+    """Base of every params section: checks each field on construction (also after dataclasses.replace)."""
+    NAME = ""
 
     def __post_init__(self):
-        _check(isinstance(self.seed, int), "base.seed", f"got {self.seed!r}; must be an integer")
+        hints = typing.get_type_hints(type(self))
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, list):  # YAML lists are stored as tuples: sections are frozen and hashable
+                value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+                object.__setattr__(self, f.name, value)
+            check_field(self.NAME, f, hints[f.name], value)
+        self.check()
+
+    def check(self) -> None:
+        """Rules that tie several fields together."""
 
 
-@dataclass(frozen=True)
-class Paths:
+def section(name: str):
+    def wrap(cls):
+        cls.NAME = name
+        return dataclass(frozen=True)(cls)
+    return wrap
+
+
+def _ratios(v) -> str:
+    if len(v) != 3 or any(r < 0 for r in v) or abs(sum(v) - 1) > 1e-6:
+        return "must be 3 non-negative numbers (train, val, test) summing to 1"
+    return ""
+
+
+def _names(v) -> str:
+    return "" if all(isinstance(c, str) and c.strip() for c in v) else "every class name must be a non-empty string"
+
+
+def _pairs(v) -> str:
+    ok = all(isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(c, str) for c in p) for p in v)
+    return "" if ok else "must be a list of [class, class] pairs"
+
+
+def _model_names(v) -> str:
+    unknown = [m for m in v if m not in MODELS]
+    if unknown:
+        return f"unknown model(s) {', '.join(map(str, unknown))}; allowed values: {', '.join(MODELS)}"
+    return "lists a model twice" if len(set(v)) != len(v) else ""
+
+
+@section("base")
+class Base(Section):
+    seed: int = rule()
+
+
+@section("paths")
+class Paths(Section):
     """Every location the pipeline writes; dvc.yaml reads the same values via templating."""
-    annotations: str = "data/annotations"
-    raw: str = "data/raw"
-    clips: str = "data/clips"
-    frames: str = "data/frames"
-    pose: str = "data/pose"
-    models: str = "models"
-    metrics: str = "metrics"
-    plots: str = "plots"
-    reports: str = "reports"
-    mlruns: str = "mlruns"
-    cache: str = "data/cache"   # downloaded annotation archives; outside every DVC output
+    annotations: Path = rule()
+    raw: Path = rule()
+    clips: Path = rule()
+    frames: Path = rule()
+    pose: Path = rule()
+    models: Path = rule()
+    metrics: Path = rule()
+    plots: Path = rule()
+    reports: Path = rule()
+    mlruns: Path = rule()
+    cache: Path = rule()
 
-    def __post_init__(self):
+    def check(self):
         for f in fields(self):
             object.__setattr__(self, f.name, Path(getattr(self, f.name)))
 
 
-SOURCES = ("synthetic", "kinetics", "folder")
+SOURCE_NAMES = ("synthetic", "kinetics", "folder")
 
 
-@dataclass(frozen=True)
-class Data:
-    source: str = "synthetic"
-    classes: tuple = ()
-    class_filter: str = "dancing"
-    clips_per_class: int = 64
-    split_ratios: tuple = (0.6, 0.2, 0.2)
-    min_clips_per_class: int = 2
-    seed: int = 0
-    folder: str = "data/videos"
-    segments: str | None = None
-
-    def __post_init__(self):
-        choice("data", "source", self.source, SOURCES)
-        _check(isinstance(self.classes, (list, tuple)) or not self.classes, "data.classes",
-               f"got {self.classes!r}; must be a list of class names")
-        object.__setattr__(self, "classes", tuple(self.classes or ()))
-        _check(all(isinstance(c, str) and c.strip() for c in self.classes), "data.classes",
-               "every class name must be a non-empty string")
-        _check(isinstance(self.class_filter, str), "data.class_filter",
-               f"got {self.class_filter!r}; must be a word (empty: every class)")
-        object.__setattr__(self, "split_ratios", tuple(self.split_ratios))
-        positive("data", "clips_per_class", self.clips_per_class)
-        positive("data", "min_clips_per_class", self.min_clips_per_class)
-        _check(len(self.split_ratios) == 3 and all(r >= 0 for r in self.split_ratios)
-               and abs(sum(self.split_ratios) - 1) < 1e-6,
-               "data.split_ratios", f"got {list(self.split_ratios)}; must be 3 non-negative numbers "
-               "(train, val, test) summing to 1")
+@section("data")
+class Data(Section):
+    source: str = rule(choices=SOURCE_NAMES)
+    classes: tuple[str, ...] = rule(check=_names)
+    class_filter: str = rule()
+    clips_per_class: int = rule(gt=0)
+    split_ratios: tuple[float, ...] = rule(check=_ratios)
+    min_clips_per_class: int = rule(gt=0)
+    seed: int = rule()
+    folder: str = rule()
+    segments: Optional[str] = rule()
+    order_pairs: tuple = rule(check=_pairs, help="pairs of classes only the order of events separates")
 
 
-@dataclass(frozen=True)
-class Synthetic:
+@section("synthetic")
+class Synthetic(Section):
     """Rendering of the offline cartoon-dancer data set."""
-    width: int = 320
-    height: int = 240
-    fps: int = 15
-    min_seconds: float = 4.0
-    max_seconds: float = 5.5
-    segment_seconds: float = 3.0
-    crf: int = 20
+    width: int = rule(gt=0)
+    height: int = rule(gt=0)
+    fps: int = rule(gt=0)
+    min_seconds: float = rule(gt=0)
+    max_seconds: float = rule(gt=0)
+    segment_seconds: float = rule(gt=0)
+    crf: int = rule(ge=0, le=51)
 
-    def __post_init__(self):
-        for k in ("width", "height", "fps", "min_seconds", "max_seconds", "segment_seconds"):
-            positive("synthetic", k, getattr(self, k))
-        _check(self.max_seconds >= self.min_seconds, "synthetic.max_seconds",
-               "must be >= synthetic.min_seconds")
-        _check(self.segment_seconds < self.min_seconds, "synthetic.segment_seconds",
-               "must be shorter than synthetic.min_seconds so trimming does real work")
-        _check(0 <= self.crf <= 51, "synthetic.crf", "must be in 0..51")
+    def check(self):
+        if self.max_seconds < self.min_seconds:
+            fail("synthetic.max_seconds", "must be >= synthetic.min_seconds")
+        if self.segment_seconds >= self.min_seconds:
+            fail("synthetic.segment_seconds", "must be shorter than synthetic.min_seconds so trimming does real work")
 
 
-@dataclass(frozen=True)
-class Kinetics:
+@section("kinetics")
+class Kinetics(Section):
     """Where the official annotations come from (data.source: kinetics)."""
-    annotations: str = "archive"     # archive: DeepMind's tar.gz | csv: the CVDF mirror's per-split CSVs
-    archive_url: str = "https://storage.googleapis.com/deepmind-media/Datasets/kinetics700_2020.tar.gz"
-    archive_sha256: str | None = None
-    csv_url: str = "https://s3.amazonaws.com/kinetics/700_2020/annotations/{split}.csv"
-    test_from: str = "validate"      # Kinetics' test split has no labels: carve ours from here
-
-    def __post_init__(self):
-        choice("kinetics", "annotations", self.annotations, ("archive", "csv"))
-        choice("kinetics", "test_from", self.test_from, ("validate", "train"))
-        _check("{split}" in self.csv_url, "kinetics.csv_url", "must contain {split}")
+    annotations: str = rule(choices=("archive", "csv"))
+    archive_url: str = rule()
+    archive_sha256: Optional[str] = rule()
+    csv_url: str = rule(check=lambda v: "" if "{split}" in v else "must contain {split}")
+    test_from: str = rule(choices=("validate", "train"))
 
 
-@dataclass(frozen=True)
-class Download:
-    workers: int = 2
-    url_template: str = "https://www.youtube.com/watch?v={youtube_id}"
-    max_height: int = 360
-    sleep_interval: float = 3.0       # seconds yt-dlp sleeps before each download (polite to YouTube)
-    max_sleep_interval: float = 8.0
-    sleep_requests: float = 0.75      # seconds between requests while extracting
-    socket_timeout: float = 30.0      # a stalled connection fails after this many seconds
-    retries: int = 2                  # extra attempts for transient failures (timeouts, rate limits)
-    backoff_seconds: float = 10.0     # first retry waits this long, then doubles
-    cookies: str | None = None        # Netscape cookies.txt, for bot checks / age-restricted videos
-    proxy: str | None = None
-    retry_failed: bool = False        # rerun: also retry permanent failures (private, removed, ...)
-    min_success_ratio: float = 0.5
-
-    def __post_init__(self):
-        positive("download", "workers", self.workers)
-        positive("download", "max_height", self.max_height)
-        positive("download", "socket_timeout", self.socket_timeout)
-        for k in ("sleep_interval", "max_sleep_interval", "sleep_requests", "retries", "backoff_seconds"):
-            positive("download", k, getattr(self, k), allow_zero=True)
-        _check("{youtube_id}" in self.url_template, "download.url_template", "must contain {youtube_id}")
-        choice("download", "retry_failed", self.retry_failed, (True, False))
-        _check(isinstance(self.min_success_ratio, (int, float)) and 0 <= self.min_success_ratio <= 1,
-               "download.min_success_ratio", f"got {self.min_success_ratio!r}; must be in 0..1")
+@section("download")
+class Download(Section):
+    workers: int = rule(gt=0)
+    url_template: str = rule(check=lambda v: "" if "{youtube_id}" in v else "must contain {youtube_id}")
+    max_height: int = rule(gt=0)
+    sleep_interval: float = rule(ge=0)
+    max_sleep_interval: float = rule(ge=0)
+    sleep_requests: float = rule(ge=0)
+    socket_timeout: float = rule(gt=0)
+    retries: int = rule(ge=0)
+    backoff_seconds: float = rule(ge=0)
+    cookies: Optional[str] = rule()
+    proxy: Optional[str] = rule()
+    retry_failed: bool = rule()
+    min_success_ratio: float = rule(ge=0, le=1)
 
 
-@dataclass(frozen=True)
-class Trim:
-    fps: int = 8
-    short_side: int = 128
-    crf: int = 23
-    workers: int = 2
-
-    def __post_init__(self):
-        for k in ("fps", "short_side", "workers"):
-            positive("trim", k, getattr(self, k))
-        _check(self.short_side % 2 == 0, "trim.short_side", "must be even (H.264 needs even sizes)")
-        _check(0 <= self.crf <= 51, "trim.crf", "must be in 0..51")
+@section("trim")
+class Trim(Section):
+    fps: int = rule(gt=0)
+    short_side: int = rule(gt=0, even=True)
+    crf: int = rule(ge=0, le=51)
+    workers: int = rule(gt=0)
 
 
-@dataclass(frozen=True)
-class Frames:
-    short_side: int = 128
-    max_frames: int = 16
-    crf: int = 23
-    workers: int = 2
-
-    def __post_init__(self):
-        for k in ("short_side", "max_frames", "workers"):
-            positive("frames", k, getattr(self, k))
-        _check(self.short_side % 2 == 0, "frames.short_side", "must be even (H.264 needs even sizes)")
-        _check(0 <= self.crf <= 51, "frames.crf", "must be in 0..51")
+@section("frames")
+class Frames(Section):
+    short_side: int = rule(gt=0, even=True)
+    max_frames: int = rule(gt=0)
+    crf: int = rule(ge=0, le=51)
+    workers: int = rule(gt=0)
 
 
-@dataclass(frozen=True)
-class Pose:
-    model_complexity: int = 1
-    static_image_mode: bool = False
-    min_detection_confidence: float = 0.5
-    min_tracking_confidence: float = 0.5
-    workers: int = 2
-    min_detection_rate: float = 0.0
-
-    def __post_init__(self):
-        choice("pose", "model_complexity", self.model_complexity, (0, 1, 2))
-        choice("pose", "static_image_mode", self.static_image_mode, (True, False))
-        positive("pose", "workers", self.workers)
-        for k in ("min_detection_confidence", "min_tracking_confidence", "min_detection_rate"):
-            v = getattr(self, k)
-            _check(isinstance(v, (int, float)) and 0 <= v <= 1, f"pose.{k}", f"got {v!r}; must be in 0..1")
+@section("pose")
+class Pose(Section):
+    model_complexity: int = rule(choices=(0, 1, 2))
+    static_image_mode: bool = rule()
+    min_detection_confidence: float = rule(ge=0, le=1)
+    min_tracking_confidence: float = rule(ge=0, le=1)
+    workers: int = rule(gt=0)
+    min_detection_rate: float = rule(ge=0, le=1)
 
 
-MODEL_SIZES = ("small", "full")
-CROP_TO = ("person", "frame")
-
-
-@dataclass(frozen=True)
-class Model:
+@section("model")
+class Model(Section):
     """Which registered model to train (src/models), at which size, from which weights."""
-    name: str = "pose_lstm"
-    size: str = "small"
-    pretrained: bool = False
-    weights: str | None = None
-
-    def __post_init__(self):
-        from src.models import MODELS
-        choice("model", "name", self.name, tuple(MODELS))
-        choice("model", "size", self.size, MODEL_SIZES)
-        choice("model", "pretrained", self.pretrained, (True, False))
+    name: str = rule(choices=tuple(MODELS))
+    size: str = rule(choices=("small", "full"))
+    pretrained: bool = rule()
+    weights: Optional[str] = rule()
 
 
-@dataclass(frozen=True)
-class Train:
-    epochs: int = 12
-    batch_size: int = 8
-    optimizer: str = "adamw"
-    lr: float = 0.001
-    weight_decay: float = 0.01
-    momentum: float = 0.9
-    scheduler: str = "cosine"
-    warmup_epochs: float = 1.0
-    step_size: int = 5
-    gamma: float = 0.1
-    label_smoothing: float = 0.1
-    mixup_alpha: float = 0.0
-    crop_scale: tuple = (0.6, 1.0)
-    crop_to: str = "person"
-    flip: bool = True
-    early_stopping_patience: int = 6
-    num_workers: int = 1
-    threads: int = 0
-    accelerator: str = "auto"
-    devices: Any = "auto"
-    strategy: str = "auto"
-    num_nodes: int = 1
-    precision: str | None = None
-    limit_train_clips: int = 0
-
-    def __post_init__(self):
-        for k in ("epochs", "batch_size", "lr", "num_nodes"):
-            positive("train", k, getattr(self, k))
-        for k in ("weight_decay", "label_smoothing", "mixup_alpha", "warmup_epochs", "num_workers", "threads",
-                  "early_stopping_patience", "limit_train_clips"):
-            positive("train", k, getattr(self, k), allow_zero=True)
-        choice("train", "optimizer", self.optimizer, ("adamw", "sgd", "asgd"))
-        choice("train", "scheduler", self.scheduler, ("cosine", "step", "none"))
-        choice("train", "crop_to", self.crop_to, CROP_TO)
-        choice("train", "accelerator", self.accelerator, ("auto", "cpu", "gpu", "cuda", "mps", "tpu"))
-        object.__setattr__(self, "crop_scale", tuple(self.crop_scale))
-        _check(len(self.crop_scale) == 2 and 0 < self.crop_scale[0] <= self.crop_scale[1] <= 1,
-               "train.crop_scale", f"got {list(self.crop_scale)}; must be [min, max] with 0 < min <= max <= 1")
-        _check(self.label_smoothing < 1, "train.label_smoothing", "must be < 1")
+@section("train")
+class Train(Section):
+    epochs: int = rule(gt=0)
+    batch_size: int = rule(gt=0)
+    optimizer: str = rule(choices=("adamw", "sgd", "asgd"))
+    lr: float = rule(gt=0)
+    weight_decay: float = rule(ge=0)
+    momentum: float = rule(ge=0)
+    scheduler: str = rule(choices=("cosine", "step", "none"))
+    warmup_epochs: float = rule(ge=0)
+    step_size: int = rule(gt=0)
+    gamma: float = rule(gt=0)
+    label_smoothing: float = rule(ge=0, lt=1)
+    mixup_alpha: float = rule(ge=0)
+    crop_scale: tuple[float, ...] = rule(
+        check=lambda v: "" if len(v) == 2 and 0 < v[0] <= v[1] <= 1 else "must be [min, max] with 0 < min <= max <= 1")
+    crop_to: str = rule(choices=("person", "frame"))
+    flip: bool = rule()
+    early_stopping_patience: int = rule(ge=0)
+    num_workers: int = rule(ge=0)
+    threads: int = rule(ge=0)
+    accelerator: str = rule(choices=("auto", "cpu", "gpu", "cuda", "mps", "tpu"))
+    devices: Any = rule()
+    strategy: str = rule()
+    num_nodes: int = rule(gt=0)
+    precision: Optional[str] = rule()
+    limit_train_clips: int = rule(ge=0)
 
 
-@dataclass(frozen=True)
-class Evaluate:
-    num_clips: int = 2
-    num_crops: int = 1
-    batch_size: int = 16
-
-    def __post_init__(self):
-        positive("evaluate", "num_clips", self.num_clips)
-        positive("evaluate", "batch_size", self.batch_size)
-        choice("evaluate", "num_crops", self.num_crops, (1, 3))
+@section("evaluate")
+class Evaluate(Section):
+    num_clips: int = rule(gt=0)
+    num_crops: int = rule(choices=(1, 3))
+    batch_size: int = rule(gt=0)
 
 
-@dataclass(frozen=True)
-class Compare:
-    models: tuple = ()
-
-    def __post_init__(self):
-        from src.models import MODELS
-        object.__setattr__(self, "models", tuple(self.models or ()))
-        unknown = [m for m in self.models if m not in MODELS]
-        _check(not unknown, "compare.models",
-               f"unknown model(s) {', '.join(map(str, unknown))}; allowed values: {', '.join(MODELS)}")
-        _check(len(set(self.models)) == len(self.models), "compare.models", "lists a model twice")
+@section("compare")
+class Compare(Section):
+    models: tuple[str, ...] = rule(check=_model_names)
 
 
-SECTIONS = {
-    "base": Base, "paths": Paths, "data": Data, "synthetic": Synthetic, "kinetics": Kinetics, "download": Download,
-    "trim": Trim, "frames": Frames, "pose": Pose, "model": Model, "train": Train, "evaluate": Evaluate,
-    "compare": Compare,
-}
+SECTIONS = {cls.NAME: cls for cls in (Base, Paths, Data, Synthetic, Kinetics, Download, Trim, Frames, Pose, Model,
+                                      Train, Evaluate, Compare)}
 
 
 @dataclass(frozen=True)
 class Params:
-    base: Base = field(default_factory=Base)
-    paths: Paths = field(default_factory=Paths)
-    data: Data = field(default_factory=Data)
-    synthetic: Synthetic = field(default_factory=Synthetic)
-    kinetics: Kinetics = field(default_factory=Kinetics)
-    download: Download = field(default_factory=Download)
-    trim: Trim = field(default_factory=Trim)
-    frames: Frames = field(default_factory=Frames)
-    pose: Pose = field(default_factory=Pose)
-    model: Model = field(default_factory=Model)
-    train: Train = field(default_factory=Train)
-    evaluate: Evaluate = field(default_factory=Evaluate)
-    compare: Compare = field(default_factory=Compare)
+    base: Base
+    paths: Paths
+    data: Data
+    synthetic: Synthetic
+    kinetics: Kinetics
+    download: Download
+    trim: Trim
+    frames: Frames
+    pose: Pose
+    model: Model
+    train: Train
+    evaluate: Evaluate
+    compare: Compare
 
 
 def params_from_dict(raw: Mapping[str, Any]) -> Params:
+    """Validate a whole params mapping.
+
+    Problems in what is written (unknown sections or keys, wrong types, values out of range) are
+    reported before keys that are missing, so the message points at the typo first.
+    """
     raw = dict(raw or {})
     unknown = sorted(set(raw) - set(SECTIONS))
-    _check(not unknown, "top level",
-           f"unknown section(s) {', '.join(unknown)}; allowed sections: {', '.join(SECTIONS)}")
-    return Params(**{name: _build(cls, name, raw.get(name)) for name, cls in SECTIONS.items()})
+    if unknown:
+        fail("top level", f"unknown section(s) {', '.join(unknown)}; allowed sections: {', '.join(SECTIONS)}")
+    for name, cls in SECTIONS.items():
+        if name not in raw:
+            continue
+        given = raw[name]
+        if not isinstance(given, Mapping):
+            fail(name, f"got {given!r}; must be a mapping of keys")
+        allowed = [f.name for f in fields(cls)]
+        extra = sorted(set(given) - set(allowed))
+        if extra:
+            fail(name, f"unknown key(s) {', '.join(extra)}; allowed keys: {', '.join(sorted(allowed))}")
+        hints = typing.get_type_hints(cls)
+        for f in fields(cls):
+            if f.name in given:
+                check_field(name, f, hints[f.name], given[f.name])
+    missing = [f"{name}.{f.name}" for name, cls in SECTIONS.items() for f in fields(cls)
+               if f.name not in (raw.get(name) or {})]
+    missing_sections = [n for n in SECTIONS if n not in raw]
+    if missing:
+        keys = [k for k in missing if k.split(".")[0] not in missing_sections]
+        what = "; ".join(filter(None, [f"section(s) {', '.join(missing_sections)}" if missing_sections else "",
+                                       f"key(s) {', '.join(keys)}" if keys else ""]))
+        raise ParamError(f"params.yaml: missing {what} (params.yaml is the only place defaults live: "
+                         f"add them there)")
+    return Params(**{name: cls(**raw[name]) for name, cls in SECTIONS.items()})
 
 
 def load_params(path: str | Path = PARAMS_FILE) -> Params:

@@ -52,7 +52,7 @@ class Predictor:
     def __init__(self, checkpoint: str | Path, num_clips: int = 1, num_crops: int = 1):
         import torch
 
-        from src.checkpoint import load_checkpoint
+        from src.learning.checkpoint import load_checkpoint
         from src.config import Frames, Pose, Trim
         torch.set_num_threads(max(1, torch.get_num_threads()))
         self.model, self.spec, self.meta = load_checkpoint(checkpoint)
@@ -89,10 +89,10 @@ class Predictor:
 
     def predict(self, video: str | Path, start=None, end=None, duration=None, top_k: int = 5,
                 save_clip: str | Path | None = None) -> Prediction:
-        from src.data import person_box, pose_eval_views, rgb_eval_views
-        from src.evaluate import score_views
-        from src.frames import ClipFrames, extract_clip
-        from src.trim import trim_clip
+        from src.learning.data import person_box, pose_eval_views, rgb_eval_views
+        from src.learning.evaluate import score_views
+        from src.prepare.frame_store import ClipFrames, extract_clip
+        from src.prepare.trim import trim_clip
         video = Path(video)
         s, e = self._segment(video, start, end, duration)
         detection = None
@@ -123,7 +123,7 @@ class Predictor:
 
     def _pose_estimator(self):
         if self._pose is None:
-            from src.pose import PoseEstimator
+            from src.prepare.pose import PoseEstimator
             self._pose = PoseEstimator(self.pose_cfg)
         return self._pose
 
@@ -167,7 +167,7 @@ def predict_batch(predictor: Predictor, videos: list[Path], output: Path, top_k:
 
 
 def _expected_errors():
-    from src.checkpoint import CheckpointError
+    from src.learning.checkpoint import CheckpointError
     from src.media import MediaError
     return (PredictError, MediaError, CheckpointError)
 

@@ -1,4 +1,4 @@
-"""Shared plumbing: atomic writes, JSON/CSV output, parallel maps with progress, stage summaries."""
+"""Shared plumbing: atomic writes, JSON/CSV output, stage summaries."""
 from __future__ import annotations
 
 import contextlib
@@ -6,12 +6,9 @@ import json
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Callable, Iterable
 
 import pandas as pd
-from tqdm import tqdm
 
 
 @contextlib.contextmanager
@@ -49,32 +46,6 @@ def clean_tmp(folder: str | Path) -> None:
     """Remove leftovers of interrupted atomic writes."""
     for p in Path(folder).glob(".tmp-*"):
         shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-
-
-def parallel_map(fn: Callable, items: list, workers: int, desc: str, initializer=None,
-                 initargs=(), start_method: str | None = None) -> Iterable:
-    """Apply fn to items over `workers` processes with a tqdm bar; yields (item, result) as done.
-
-    Results come back in completion order; each call must catch its own per-item
-    errors and return them, so one bad clip never ends the run.
-    """
-    bar = tqdm(total=len(items), desc=desc, unit="clip", dynamic_ncols=True)
-    if workers <= 1 or len(items) <= 1:
-        if initializer:
-            initializer(*initargs)
-        for item in items:
-            yield item, fn(item)
-            bar.update()
-    else:
-        import multiprocessing
-        ctx = multiprocessing.get_context(start_method) if start_method else None
-        with ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs,
-                                 mp_context=ctx) as ex:
-            futures = {ex.submit(fn, item): item for item in items}
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
-                bar.update()
-    bar.close()
 
 
 class StageReport:

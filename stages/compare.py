@@ -1,5 +1,5 @@
 """compare: table, verdict and cost plot over every model in compare.models."""
-from src.compare import compare
+from src.reporting.compare import compare
 from src.config import Params, load_params
 
 

@@ -1,8 +1,8 @@
 """download: put each annotated clip's video into data/raw (rendered, downloaded or copied, by data.source)."""
 from src.annotations import read_classes
 from src.config import Params, load_params
-from src.download import availability, check_success_ratio, download_all
-from src.stage import finish_clip_stage
+from src.prepare.download import availability, check_success_ratio, download_all
+from src.prepare.runner import finish_clip_stage
 from src.utils import StageReport
 
 

@@ -2,12 +2,14 @@
 import argparse
 
 from src.config import Params, load_params
-from src.evaluate import evaluate_run
-from src.runs import RunPaths
+from src.learning.evaluate import evaluate_run
+from src.learning.runs import RunPaths, comparison_params
 
 
 def main(params: Params, compare_name: str | None = None) -> dict:
-    return evaluate_run(params, RunPaths(params, compare_name))
+    if compare_name:
+        params = comparison_params(params, compare_name)
+    return evaluate_run(params, RunPaths(params, compare=bool(compare_name)))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""frames: decode each clip once into the JPEG frame store plus its index (manifest.csv)."""
+"""frames: decode each clip once into the H.264 frame store plus its index (manifest.csv)."""
 from src.annotations import read_ok
 from src.config import Params, load_params
-from src.frames import extract_all
-from src.stage import finish_clip_stage
+from src.prepare.frame_store import extract_all
+from src.prepare.runner import finish_clip_stage
 from src.utils import StageReport
 
 

@@ -1,8 +1,8 @@
 """pose: MediaPipe Pose keypoints for every stored clip, detection rates in metrics/pose.json."""
 from src.annotations import StageError, read_ok
 from src.config import Params, load_params
-from src.pose import detection_summary, extract_all
-from src.stage import finish_clip_stage
+from src.prepare.pose import detection_summary, extract_all
+from src.prepare.runner import finish_clip_stage
 from src.utils import StageReport
 
 

@@ -1,16 +1,15 @@
-"""train: fit `model.name` (or, with --compare NAME, one model of compare.models)."""
+"""train: fit `model.name` (or, with --compare NAME, that model of compare.models)."""
 import argparse
 
 from src.config import Params, load_params
-from src.runs import RunPaths
-from src.train import train_model
+from src.learning.runs import RunPaths, comparison_params
+from src.learning.train import train_model
 
 
 def main(params: Params, compare_name: str | None = None) -> dict:
-    name = compare_name or params.model.name
-    # a comparison run uses the shared settings only: model.weights belongs to model.name
-    weights = None if compare_name else params.model.weights
-    return train_model(params, name, RunPaths(params, compare_name), weights)
+    if compare_name:
+        params = comparison_params(params, compare_name)
+    return train_model(params, RunPaths(params, compare=bool(compare_name)))
 
 
 if __name__ == "__main__":

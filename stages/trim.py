@@ -1,8 +1,8 @@
 """trim: exact cut to the annotated segment at trim.fps / trim.short_side, no audio."""
 from src.annotations import read_ok
 from src.config import Params, load_params
-from src.stage import finish_clip_stage
-from src.trim import trim_all
+from src.prepare.runner import finish_clip_stage
+from src.prepare.trim import trim_all
 from src.utils import StageReport
 
 

@@ -39,6 +39,13 @@ def load_profile(name: str = "tiny") -> dict:
     return merge(raw, over)
 
 
+def section(name: str, **values):
+    """One params section: params.yaml's values (the only defaults there are) with `values` on top."""
+    from src.config import SECTIONS
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())[name]
+    return SECTIONS[name](**{**raw, **values})
+
+
 def merge(base: dict, over: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in over.items():

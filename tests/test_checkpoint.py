@@ -2,8 +2,8 @@
 import pytest
 import torch
 
-from src.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from src.models import build_model, input_spec
+from src.learning.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from src.models.build import build_model, input_spec
 
 CLASSES = ["a", "b", "c"]
 

@@ -3,7 +3,7 @@ import random
 
 import numpy as np
 
-from src.data import crop_box, person_box, train_indices
+from src.learning.data import crop_box, person_box, train_indices
 
 
 def test_segment_sampling_spans_the_clip_in_order_and_varies():

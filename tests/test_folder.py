@@ -10,7 +10,7 @@ import pytest
 
 from src.annotations import StageError, read_annotations, write_annotations
 from src.config import ParamError
-from src.download import download_all
+from src.prepare.download import download_all
 from src.sources import fetch_annotations
 from tests.conftest import make_video
 from tests.dvc_repo import tiny_repo

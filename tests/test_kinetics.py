@@ -18,8 +18,8 @@ import yaml
 
 from src.annotations import StageError, read_annotations, write_annotations
 from src.config import ParamError
-from src.download import download_all
-from src.kinetics import classify_failure
+from src.prepare.download import download_all
+from src.sources.youtube import classify_failure
 from src.media import probe
 from tests.conftest import ROOT, make_video
 from tests.loopback import LoopbackServer, Route
@@ -255,7 +255,7 @@ def test_interrupted_download_stage_resumes(tiny_params, server, tmp_path):
 
 
 def test_too_few_clips_arrived_stops_naming_the_class(tiny_params, server, tmp_path):
-    from src.download import check_success_ratio
+    from src.prepare.download import check_success_ratio
     from src.sources import fetch_annotations
     p = kinetics_params(tiny_params, server, classes=("tap dancing", "salsa dancing"))
     df, classes, _ = fetch_annotations(p)

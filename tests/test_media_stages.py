@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 
 from src.annotations import StageError, check_survivors
-from src.config import Frames, Trim
-from src.frames import ClipFrames, extract_all
+from src.prepare.frame_store import ClipFrames, extract_all
 from src.media import MediaError, ffmpeg_exe, probe
-from src.trim import trim_all, trim_clip
-from tests.conftest import make_video
+from src.prepare.trim import trim_all, trim_clip
+from tests.conftest import make_video, section
 
 
 def test_trim_cuts_exact_segment_resamples_and_drops_audio(tmp_path):
@@ -18,7 +17,7 @@ def test_trim_cuts_exact_segment_resamples_and_drops_audio(tmp_path):
     with av.open(str(src)) as c:
         assert c.streams.audio  # the input really has audio
     out = tmp_path / "cut.mp4"
-    info = trim_clip(src, out, 1.0, 3.0, Trim(fps=5, short_side=16))
+    info = trim_clip(src, out, 1.0, 3.0, section("trim", fps=5, short_side=16))
     p = probe(out)
     assert info["frames"] == 10 and p.frames == 10          # 2 s at 5 fps
     assert abs(p.duration - 2.0) < 0.25
@@ -48,7 +47,7 @@ def test_trim_records_each_bad_clip_with_reason_and_keeps_the_good_one(tmp_path)
     _write_bad_inputs(raw)
     rows = [dict(clip_id=p.split(".")[0], label="x", split="train", path=p, time_start=1.5, time_end=2.5)
             for p in ["good.mp4", *BAD]]
-    manifest = trim_all(rows, raw, clips, Trim(fps=8, short_side=16, workers=2))
+    manifest = trim_all(rows, raw, clips, section("trim", fps=8, short_side=16, workers=2))
     by_id = manifest.set_index("clip_id")
     assert by_id.loc["good", "status"] == "ok"
     for name, reason in BAD.items():
@@ -65,7 +64,7 @@ def test_frames_store_is_compact_and_reads_back(tmp_path):
     make_video(clips / "a.mp4", frames=24, size=(64, 48), fps=8)
     (clips / "b.mp4").write_bytes(b"\x00" * 100)
     rows = [dict(clip_id=c, label="x", split="train", path=f"{c}.mp4") for c in ("a", "b")]
-    manifest = extract_all(rows, clips, store, Frames(short_side=32, max_frames=12, workers=1))
+    manifest = extract_all(rows, clips, store, section("frames", short_side=32, max_frames=12, workers=1))
     ok = manifest[manifest.status == "ok"].iloc[0]
     assert ok.clip_id == "a" and ok.num_frames == 12 and (ok.height, ok.width) == (32, 42)
     assert manifest[manifest.clip_id == "b"].status.item() == "failed"

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from src.metrics import classification_metrics, count_flops
+from src.reporting.metrics import classification_metrics, count_flops
 
 
 def test_metrics_match_scikit_learn():
@@ -10,7 +10,7 @@ def test_metrics_match_scikit_learn():
     classes = [f"c{i}" for i in range(7)]
     y = rng.integers(0, 6, 200)            # class c6 never occurs: macro averages must still agree
     scores = rng.random((200, 7)) + np.eye(7)[y] * rng.random((200, 1)) * 1.5
-    m, cm = classification_metrics(y, scores, classes, pair=("c0", "c1"))
+    m, cm = classification_metrics(y, scores, classes, pairs=[("c0", "c1")])
     pred = scores.argmax(1)
     labels = list(range(7))
     assert m["top1"] == pytest.approx(skm.accuracy_score(y, pred))

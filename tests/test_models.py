@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from src.models import MODELS, build_model, input_spec
+from src.models.build import BUILDERS, build_model
+from src.models.registry import MODELS, input_spec
 from src.models.weights import WeightsError, load_local, save_weights
 
 
@@ -105,3 +106,17 @@ def test_c3d_on_frame_differences_ignores_a_static_background():
         assert (a - b).norm() > 0.05 * a.norm()
     with pytest.raises(ValueError, match="allowed values: none, diff, rgb\\+diff"):
         C3D(4, motion="flow")
+
+
+def test_every_registry_entry_has_a_builder():
+    assert set(BUILDERS) == set(MODELS)
+
+
+def test_a_misspelt_preset_key_fails_naming_model_and_key(monkeypatch):
+    import dataclasses
+    from src.models import registry
+    entry = registry.MODELS["c3d"]
+    bad = dataclasses.replace(entry, sizes={**entry.sizes, "small": {**entry.sizes["small"], "fc_dims": 128}})
+    monkeypatch.setitem(registry.MODELS, "c3d", bad)
+    with pytest.raises(ValueError, match=r"c3d \(small\): preset key\(s\) fc_dims .*allowed keys: .*fc_dim"):
+        build_model("c3d", 4)

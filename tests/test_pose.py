@@ -2,13 +2,13 @@
 import numpy as np
 import pytest
 
-from src.config import Pose
-from src.pose import PoseEstimator, load_pose, save_pose
+from src.prepare.pose import PoseEstimator, load_pose, save_pose
+from tests.conftest import section
 
 
 @pytest.fixture(scope="module")
 def estimator():
-    est = PoseEstimator(Pose(static_image_mode=True))
+    est = PoseEstimator(section("pose", static_image_mode=True))
     yield est
     est.close()
 
@@ -39,7 +39,7 @@ def test_missing_person_is_explicit_not_zero(estimator, tmp_path):
 
 def test_model_not_shipped_offline_is_a_clear_param_error():
     from src.config import ParamError
-    from src.pose import check_model_available
+    from src.prepare.pose import check_model_available
     check_model_available(1)
     with pytest.raises(ParamError, match="pose.model_complexity=2 .*pose_landmark_heavy.tflite"):
         check_model_available(2)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from src.media import probe
-from src.synthetic import CHOREOGRAPHIES, CLASSES, ORDER_PAIR, POSES, pose_at, render_clip, render_frames
+from src.sources.cartoon import CHOREOGRAPHIES, CLASSES, ORDER_PAIR, POSES, pose_at, render_clip, render_frames
 
 
 def _frames(label, clip_id, seed=0):

@@ -39,7 +39,7 @@ def test_repro_trains_evaluates_and_compares(repo):
 
 
 def test_checkpoint_is_self_describing(repo):
-    from src.checkpoint import load_checkpoint
+    from src.learning.checkpoint import load_checkpoint
     r, _ = repo
     model, spec, meta = load_checkpoint(r.path / "models/model.pt")
     assert meta["model"] == "frame_cnn" and meta["classes"] == ["dancing charleston", "jumpstyle dancing"]

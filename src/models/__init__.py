@@ -1,4 +1,2 @@
-"""The model registry: `MODELS` and `build_model` (see registry.py)."""
-from src.models.registry import MODELS, InputSpec, ModelEntry, build_model, input_spec
-
-__all__ = ["MODELS", "InputSpec", "ModelEntry", "build_model", "input_spec"]
+"""Models: the registry (plain data, src/models/registry.py), their constructors (build.py), and the
+architectures written here or wrapped from torchvision, pytorchvideo and transformers."""

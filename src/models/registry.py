@@ -1,16 +1,15 @@
-"""One literal registry of every model the pipeline can train.
+"""One literal registry of every model the pipeline can train, as plain data.
 
 Each entry says what it eats (RGB clip B×C×T×H×W or pose sequence B×T×33×4),
 its family (frame / temporal / pose, used by the comparison), and two size
 presets as plain data: `small` fits a 2-core CPU run, `full` is the published
-configuration (the one pretrained Kinetics weights fit).
+configuration (the one pretrained Kinetics weights fit). The constructors live in
+src/models/build.py: this module imports nothing heavy, so validating params
+(src/config.py) needs neither torch nor the model code.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Callable
-
-from torch import nn
 
 KINETICS_MEAN, KINETICS_STD = (0.45, 0.45, 0.45), (0.225, 0.225, 0.225)
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -31,70 +30,12 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class ModelEntry:
-    build: Callable      # (num_classes, pretrained, **preset kwargs) -> nn.Module
     family: str          # "frame", "temporal" or "pose"
     kind: str            # "rgb" or "pose"
     sizes: dict          # size name -> dict(num_frames=, size=, **builder kwargs)
     reference: str
     pretrained: str = "" # what model.pretrained loads (full size only)
     imagenet_norm: bool = False
-
-
-def _frame_cnn(num_classes, pretrained, layers):
-    from src.models.frame import FrameCNN
-    return FrameCNN(num_classes, layers, pretrained)
-
-
-def _cnn_lstm(num_classes, pretrained, layers, hidden):
-    from src.models.frame import CNNLSTM
-    return CNNLSTM(num_classes, layers, hidden, pretrained)
-
-
-def _c3d(num_classes, pretrained, widths, convs, fc_dim, stem, motion="none"):
-    if pretrained:
-        from src.models.weights import WeightsError
-        raise WeightsError("c3d is written here and trained from scratch: no published weights; "
-                           "set model.pretrained: false (or model.weights to a checkpoint of yours)")
-    from src.models.c3d import C3D
-    return C3D(num_classes, widths, convs, fc_dim, stem=stem, motion=motion)
-
-
-def _video_resnet(name):
-    def build(num_classes, pretrained, layers):
-        from src.models.zoo import video_resnet
-        return video_resnet(name, num_classes, layers, pretrained)
-    return build
-
-
-def _mvit(num_classes, pretrained, num_frames, size, blocks):
-    from src.models.zoo import mvit
-    return mvit(num_classes, num_frames, size, blocks, pretrained)
-
-
-def _x3d(name):
-    def build(num_classes, pretrained, num_frames, size, depth_factor, bottleneck_factor=2.25, head_dim_out=2048):
-        from src.models.zoo import x3d
-        return x3d(name, num_classes, num_frames, size, depth_factor, bottleneck_factor=bottleneck_factor,
-                   head_dim_out=head_dim_out, pretrained=pretrained)
-    return build
-
-
-def _slowfast(num_classes, pretrained, num_frames, size, depth):
-    from src.models.zoo import SlowFast
-    return SlowFast(num_classes, num_frames, size, depth, pretrained=pretrained)
-
-
-def _videomae(num_classes, pretrained, num_frames, size, hidden, layers, heads):
-    from src.models.zoo import VideoMAE
-    return VideoMAE(num_classes, num_frames, size, hidden, layers, heads, pretrained)
-
-
-def _pose_lstm(num_classes, pretrained, hidden, layers):
-    if pretrained:
-        from src.models.weights import WeightsError
-        raise WeightsError("pose_lstm has no published weights; set model.pretrained: false")
-    from src.models.pose_lstm import PoseLSTM
-    return PoseLSTM(num_classes, hidden=hidden, layers=layers)
 
 
 def _x3d_sizes(small: tuple, full: tuple) -> dict:
@@ -111,19 +52,19 @@ def _x3d_sizes(small: tuple, full: tuple) -> dict:
 
 MODELS: dict[str, ModelEntry] = {
     "frame_cnn": ModelEntry(
-        _frame_cnn, "frame", "rgb", imagenet_norm=True,
+        "frame", "rgb", imagenet_norm=True,
         sizes={"small": dict(num_frames=4, size=64, layers=(1, 1, 1, 1)),
                "full": dict(num_frames=8, size=224, layers=(2, 2, 2, 2))},
         reference="ResNet-18 on single frames, mean of frame logits (image-classification baseline)",
         pretrained="torchvision ResNet18_Weights.IMAGENET1K_V1"),
     "cnn_lstm": ModelEntry(
-        _cnn_lstm, "temporal", "rgb", imagenet_norm=True,
+        "temporal", "rgb", imagenet_norm=True,
         sizes={"small": dict(num_frames=8, size=64, layers=(1, 1, 1, 1), hidden=128),
                "full": dict(num_frames=16, size=224, layers=(2, 2, 2, 2), hidden=512)},
         reference="ResNet-18 frame features -> LSTM (Donahue et al. 2015, LRCN)",
         pretrained="torchvision ResNet18_Weights.IMAGENET1K_V1 (backbone)"),
     "c3d": ModelEntry(
-        _c3d, "temporal", "rgb",
+        "temporal", "rgb",
         sizes={"small": dict(num_frames=8, size=64, widths=(32, 64, 128, 256), convs=(1, 1, 2, 2), fc_dim=256,
                              stem=True, motion="diff"),
                "full": dict(num_frames=16, size=112, widths=(64, 128, 256, 512, 512), convs=(1, 1, 2, 2, 2),
@@ -131,76 +72,61 @@ MODELS: dict[str, ModelEntry] = {
         reference="C3D (Tran et al. 2015), written here with batch norm, trained from scratch; the small size "
                   "reads frame differences (TSN's RGB-diff input)"),
     "r3d_18": ModelEntry(
-        _video_resnet("r3d_18"), "temporal", "rgb",
+        "temporal", "rgb",
         sizes={"small": dict(num_frames=8, size=64, layers=(1, 1, 1, 1)),
                "full": dict(num_frames=16, size=112, layers=(2, 2, 2, 2))},
         reference="torchvision R3D-18 (Tran et al. 2018)", pretrained="torchvision R3D_18_Weights.KINETICS400_V1"),
     "mc3_18": ModelEntry(
-        _video_resnet("mc3_18"), "temporal", "rgb",
+        "temporal", "rgb",
         sizes={"small": dict(num_frames=8, size=64, layers=(1, 1, 1, 1)),
                "full": dict(num_frames=16, size=112, layers=(2, 2, 2, 2))},
         reference="torchvision MC3-18 (Tran et al. 2018)", pretrained="torchvision MC3_18_Weights.KINETICS400_V1"),
     "r2plus1d_18": ModelEntry(
-        _video_resnet("r2plus1d_18"), "temporal", "rgb",
+        "temporal", "rgb",
         sizes={"small": dict(num_frames=8, size=64, layers=(1, 1, 1, 1)),
                "full": dict(num_frames=16, size=112, layers=(2, 2, 2, 2))},
         reference="torchvision R(2+1)D-18 (Tran et al. 2018)",
         pretrained="torchvision R2Plus1D_18_Weights.KINETICS400_V1"),
     "mvit_v2_s": ModelEntry(
-        _mvit, "temporal", "rgb",
+        "temporal", "rgb",
         sizes={"small": dict(num_frames=8, size=64, blocks=4),
                "full": dict(num_frames=16, size=224, blocks=0)},
         reference="torchvision MViT-v2-S (Li et al. 2022)", pretrained="torchvision MViT_V2_S_Weights.KINETICS400_V1"),
-    "x3d_xs": ModelEntry(_x3d("x3d_xs"), "temporal", "rgb", sizes=_x3d_sizes((4, 64, 1.0), (4, 160, 2.2)),
+    "x3d_xs": ModelEntry("temporal", "rgb", sizes=_x3d_sizes((4, 64, 1.0), (4, 160, 2.2)),
                          reference="pytorchvideo X3D-XS (Feichtenhofer 2020)",
                          pretrained="pytorchvideo hub X3D_XS.pyth (Kinetics-400)"),
-    "x3d_s": ModelEntry(_x3d("x3d_s"), "temporal", "rgb", sizes=_x3d_sizes((12, 64, 1.5), (13, 160, 2.2)),
+    "x3d_s": ModelEntry("temporal", "rgb", sizes=_x3d_sizes((12, 64, 1.5), (13, 160, 2.2)),
                         reference="pytorchvideo X3D-S (Feichtenhofer 2020)",
                         pretrained="pytorchvideo hub X3D_S.pyth (Kinetics-400)"),
-    "x3d_m": ModelEntry(_x3d("x3d_m"), "temporal", "rgb", sizes=_x3d_sizes((16, 96, 2.2), (16, 224, 2.2)),
+    "x3d_m": ModelEntry("temporal", "rgb", sizes=_x3d_sizes((16, 96, 2.2), (16, 224, 2.2)),
                         reference="pytorchvideo X3D-M (Feichtenhofer 2020)",
                         pretrained="pytorchvideo hub X3D_M.pyth (Kinetics-400)"),
     "slowfast_r50": ModelEntry(
-        _slowfast, "temporal", "rgb",
+        "temporal", "rgb",
         sizes={"small": dict(num_frames=8, size=64, depth=18), "full": dict(num_frames=32, size=224, depth=50)},
         reference="pytorchvideo SlowFast R50 8x8 (Feichtenhofer et al. 2019), two pathways from one clip",
         pretrained="pytorchvideo hub SLOWFAST_8x8_R50.pyth (Kinetics-400)"),
     "videomae": ModelEntry(
-        _videomae, "temporal", "rgb",
+        "temporal", "rgb",
         sizes={"small": dict(num_frames=8, size=64, hidden=192, layers=4, heads=3),
                "full": dict(num_frames=16, size=224, hidden=768, layers=12, heads=12)},
         reference="transformers VideoMAEForVideoClassification (Tong et al. 2022)",
         pretrained="Hugging Face MCG-NJU/videomae-base-finetuned-kinetics"),
     "pose_lstm": ModelEntry(
-        _pose_lstm, "pose", "pose",
+        "pose", "pose",
         sizes={"small": dict(num_frames=16, hidden=96, layers=2), "full": dict(num_frames=32, hidden=256, layers=2)},
         reference="bidirectional LSTM over MediaPipe keypoint sequences"),
 }
 
 
-def _entry(name: str) -> ModelEntry:
+def model_entry(name: str) -> ModelEntry:
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; registered models: {', '.join(MODELS)}")
     return MODELS[name]
 
 
 def input_spec(name: str, size: str = "small") -> InputSpec:
-    entry = _entry(name)
+    entry = model_entry(name)
     preset = entry.sizes[size]
     norm = dict(mean=IMAGENET_MEAN, std=IMAGENET_STD) if entry.imagenet_norm else {}
     return InputSpec(kind=entry.kind, num_frames=preset["num_frames"], size=preset.get("size", 0), **norm)
-
-
-def build_model(name: str, num_classes: int, size: str = "small", pretrained: bool = False) -> nn.Module:
-    """Instantiate a registered model; raises ValueError listing the registry for unknown names."""
-    entry = _entry(name)
-    if size not in entry.sizes:
-        raise ValueError(f"unknown size {size!r} for {name}; allowed values: {', '.join(entry.sizes)}")
-    if pretrained and size != "full":
-        from src.models.weights import WeightsError
-        raise WeightsError(f"published weights for {name} fit model.size=full only (got model.size={size})")
-    preset = dict(entry.sizes[size])
-    import inspect
-    accepted = inspect.signature(entry.build).parameters
-    kwargs = {k: v for k, v in preset.items() if k in accepted}
-    return entry.build(num_classes, pretrained, **kwargs)

@@ -19,6 +19,7 @@ import pandas as pd
 from src.annotations import COLUMNS, StageError, safe_name
 from src.config import ParamError, Params
 from src.media import MediaError, probe
+from src.splits import assign_splits
 
 VIDEO_EXTS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
 SEGMENT_COLUMNS = ["path", "time_start", "time_end"]
@@ -86,7 +87,6 @@ def read_segments(csv_path: Path, durations: dict[str, tuple[str, float]]) -> li
 
 
 def folder_annotations(params: Params) -> tuple[pd.DataFrame, list[str], dict]:
-    from src.sources import assign_splits
     d = params.data
     root = Path(d.folder)
     videos, skipped = scan_folder(root, d.classes)

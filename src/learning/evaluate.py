@@ -9,14 +9,13 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from src.annotations import read_classes
-from src.checkpoint import load_checkpoint
+from src.annotations import read_classes, read_order_pairs
 from src.config import Params
-from src.data import ClipDataset, load_split_rows, split_rows, warn_missing_classes
-from src.metrics import classification_metrics, count_flops
-from src.synthetic import ORDER_PAIR
-from src.tracking import quiet, tracking_uri
-from src.runs import RunPaths
+from src.learning.checkpoint import load_checkpoint
+from src.learning.data import ClipDataset, make_dataset
+from src.learning.runs import RunPaths
+from src.reporting.metrics import classification_metrics, count_flops
+from src.reporting.tracking import quiet, tracking_uri
 from src.utils import atomic_path, write_csv, write_json
 
 
@@ -59,16 +58,12 @@ def evaluate_run(params: Params, paths: RunPaths) -> dict:
     torch.set_num_threads(params.train.threads or torch.get_num_threads())
     classes = read_classes(params.paths.annotations)
     model, spec, meta = load_checkpoint(paths.checkpoint, classes)
-    rows = split_rows(load_split_rows(params, spec.kind), "test")
-    warn_missing_classes(rows, classes, "test")
-    ev = params.evaluate
-    crops = ev.num_crops if spec.kind == "rgb" else 1
-    ds = ClipDataset(rows, classes, spec, params.paths.frames, params.paths.pose, train=False,
-                     num_clips=ev.num_clips, num_crops=crops)
-    scores, seconds = predict_dataset(model, ds, ev.batch_size)
+    ds = make_dataset(params, spec, classes, "test")
+    rows = ds.rows
+    scores, seconds = predict_dataset(model, ds, params.evaluate.batch_size)
     y = np.array(ds.labels)
-    figures, cm = classification_metrics(y, scores, classes, ORDER_PAIR)
-    views = ev.num_clips * crops
+    figures, cm = classification_metrics(y, scores, classes, read_order_pairs(params.paths.annotations))
+    views = ds.num_clips * ds.num_crops
     per_view = count_flops(model, ds[0][0][:1]) / 1e9
     train = meta.get("train_metrics", {})
     figures.update(model=meta["model"], size=meta["size"], family=train.get("family"), views=views,

@@ -17,10 +17,9 @@ import av
 import cv2
 import numpy as np
 
-from src.annotations import write_manifest
 from src.config import Frames
 from src.media import MediaError, decode_frames, encode_h264, probe
-from src.utils import clean_tmp, parallel_map
+from src.prepare.runner import run_clips
 
 cv2.setNumThreads(1)
 
@@ -94,7 +93,5 @@ def _extract_one(row: dict, clips_dir: Path, frames_dir: Path, cfg: Frames) -> d
 
 
 def extract_all(rows: list[dict], clips_dir: Path, frames_dir: Path, cfg: Frames):
-    frames_dir.mkdir(parents=True, exist_ok=True)
-    clean_tmp(frames_dir)
     fn = functools.partial(_extract_one, clips_dir=clips_dir, frames_dir=frames_dir, cfg=cfg)
-    return write_manifest(frames_dir, [r for _, r in parallel_map(fn, rows, cfg.workers, "frames")])
+    return run_clips(fn, rows, frames_dir, cfg.workers, "frames")

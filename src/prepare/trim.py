@@ -6,10 +6,10 @@ from pathlib import Path
 
 import ffmpeg
 
-from src.annotations import write_manifest
 from src.config import Trim
 from src.media import MediaError, ffmpeg_exe, probe
-from src.utils import atomic_path, clean_tmp, parallel_map
+from src.prepare.runner import run_clips
+from src.utils import atomic_path
 
 
 def trim_clip(src: Path, dest: Path, start: float, end: float, cfg: Trim) -> dict:
@@ -58,7 +58,5 @@ def _trim_one(row: dict, raw_dir: Path, clips_dir: Path, cfg: Trim) -> dict:
 
 
 def trim_all(rows: list[dict], raw_dir: Path, clips_dir: Path, cfg: Trim):
-    clips_dir.mkdir(parents=True, exist_ok=True)
-    clean_tmp(clips_dir)
     fn = functools.partial(_trim_one, raw_dir=raw_dir, clips_dir=clips_dir, cfg=cfg)
-    return write_manifest(clips_dir, [r for _, r in parallel_map(fn, rows, cfg.workers, "trim")])
+    return run_clips(fn, rows, clips_dir, cfg.workers, "trim")

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import torch
 
-from src.models import MODELS, InputSpec, build_model
+from src.models.build import build_model
+from src.models.registry import MODELS, InputSpec
 from src.utils import atomic_path
 
 FORMAT = "video-action-recognition/checkpoint"

@@ -24,9 +24,9 @@ from torchvision.transforms import v2
 
 from src.annotations import MANIFEST
 from src.config import Params
-from src.frames import ClipFrames
 from src.models.registry import InputSpec
-from src.pose import load_pose
+from src.prepare.frame_store import ClipFrames
+from src.prepare.pose import load_pose
 
 # MediaPipe joint pairs (left, right) swapped by a horizontal flip
 POSE_FLIP = [(1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16), (17, 18), (19, 20),
@@ -240,3 +240,26 @@ def warn_missing_classes(rows: pd.DataFrame, classes: list[str], split: str) -> 
         warnings.warn(msg, stacklevel=2)
         print(f"WARNING: {msg}", file=sys.stderr)
     return missing
+
+
+def make_dataset(params: Params, spec: InputSpec, classes: list[str], split: str) -> ClipDataset:
+    """The one place a split becomes a dataset, for training, validation and test alike.
+
+    train: random views (TSN sampling, resized crop, flip); val: one centre view per clip;
+    test: `evaluate.num_clips` x `evaluate.num_crops` views per clip.
+    """
+    rows = split_rows(load_split_rows(params, spec.kind), split)
+    if split == "train" and params.train.limit_train_clips:
+        rows = rows.head(params.train.limit_train_clips)
+    warn_missing_classes(rows, classes, split)
+    if len(rows) == 0:
+        raise RuntimeError(f"no {split} clips: check the frames stage's manifest")
+    common = dict(classes=classes, spec=spec, frames_dir=params.paths.frames, pose_dir=params.paths.pose,
+                  flip=params.train.flip)
+    if split == "train":
+        return ClipDataset(rows, train=True, crop_scale=params.train.crop_scale, **common)
+    if split == "val":
+        return ClipDataset(rows, train=False, num_clips=1, num_crops=1, **common)
+    ev = params.evaluate
+    return ClipDataset(rows, train=False, num_clips=ev.num_clips, num_crops=ev.num_crops if spec.kind == "rgb" else 1,
+                       **common)

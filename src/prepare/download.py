@@ -18,10 +18,11 @@ import pandas as pd
 
 from src.annotations import MANIFEST, StageError, read_annotations, write_manifest
 from src.config import Params
-from src.kinetics import DownloadFailure, classify_failure
 from src.media import MediaError, probe
+from src.prepare.runner import map_clips
 from src.sources import get_source
-from src.utils import atomic_path, clean_tmp, parallel_map
+from src.sources.youtube import DownloadFailure, classify_failure
+from src.utils import atomic_path, clean_tmp
 
 JOURNAL = ".journal.jsonl"
 
@@ -110,7 +111,7 @@ def download_all(params: Params) -> tuple[pd.DataFrame, dict]:
     fn = functools.partial(_acquire_one, params=params, raw_dir=raw_dir)
     results = []
     with open(raw_dir / JOURNAL, "a") as journal:
-        for _, res in parallel_map(fn, todo, params.download.workers, "download"):
+        for _, res in map_clips(fn, todo, params.download.workers, "download"):
             journal.write(json.dumps(res, default=str) + "\n")
             journal.flush()
             results.append(res)

@@ -18,14 +18,15 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from src.annotations import read_classes
-from src.checkpoint import save_checkpoint
 from src.config import Params, Train
-from src.data import ClipDataset, load_split_rows, split_rows, warn_missing_classes
-from src.metrics import count_flops
-from src.models import MODELS, build_model, input_spec
+from src.learning.checkpoint import save_checkpoint
+from src.learning.data import make_dataset
+from src.learning.runs import RunPaths
+from src.models.build import build_model
+from src.models.registry import MODELS, input_spec
 from src.models.weights import load_local
-from src.runs import RunPaths
-from src.tracking import EXPERIMENT, artifact_location, flatten, quiet, tracking_uri
+from src.reporting.metrics import count_flops
+from src.reporting.tracking import EXPERIMENT, artifact_location, flatten, quiet, tracking_uri
 from src.utils import write_csv, write_json
 
 
@@ -123,25 +124,10 @@ def loader_throughput(dataset, batches: int = 8, batch_size: int = 8) -> float:
     return n / max(1e-9, time.perf_counter() - t0)
 
 
-def make_datasets(params: Params, spec, classes: list[str], kind: str):
-    rows = load_split_rows(params, kind)
-    train_rows, val_rows = split_rows(rows, "train"), split_rows(rows, "val")
-    if params.train.limit_train_clips:
-        train_rows = train_rows.head(params.train.limit_train_clips)
-    for split, r in (("train", train_rows), ("val", val_rows)):
-        warn_missing_classes(r, classes, split)
-    if len(train_rows) == 0 or len(val_rows) == 0:
-        raise RuntimeError("no training or validation clips: check the frames stage's manifest")
-    common = dict(classes=classes, spec=spec, frames_dir=params.paths.frames, pose_dir=params.paths.pose,
-                  flip=params.train.flip)
-    return (ClipDataset(train_rows, train=True, crop_scale=params.train.crop_scale, **common),
-            ClipDataset(val_rows, train=False, num_clips=1, num_crops=1, **common))
-
-
-def train_model(params: Params, name: str, paths: RunPaths, weights: str | None = None) -> dict:
-    """Train registry model `name` on the stored data; writes the checkpoint, train.json and history."""
+def train_model(params: Params, paths: RunPaths) -> dict:
+    """Train `model.name` on the stored data; writes the checkpoint, train.json and history."""
     quiet()
-    cfg = params.train
+    cfg, name = params.train, params.model.name
     L.seed_everything(params.base.seed, workers=True, verbose=False)
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     classes = read_classes(params.paths.annotations)
@@ -150,9 +136,9 @@ def train_model(params: Params, name: str, paths: RunPaths, weights: str | None 
     if spec.kind == "rgb":
         spec = dataclasses.replace(spec, crop=cfg.crop_to)
     model = build_model(name, len(classes), size, pretrained=params.model.pretrained)
-    if weights:
-        load_local(model, weights)
-    train_ds, val_ds = make_datasets(params, spec, classes, spec.kind)
+    if params.model.weights:
+        load_local(model, params.model.weights)
+    train_ds, val_ds = make_dataset(params, spec, classes, "train"), make_dataset(params, spec, classes, "val")
     loader_cps = loader_throughput(train_ds, batch_size=cfg.batch_size)
     L.seed_everything(params.base.seed, workers=True, verbose=False)  # throughput probe used the RNG
     workers = dict(num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0)
@@ -169,8 +155,7 @@ def train_model(params: Params, name: str, paths: RunPaths, weights: str | None 
                           artifact_location=artifact_location(params.paths.mlruns),
                           tags={"model": name, "size": size, "family": MODELS[name].family})
     logger.log_hyperparams(flatten({s: asdict(getattr(params, s)) for s in
-                                    ("base", "data", "trim", "frames", "pose", "model", "train")}
-                                   | {"model": asdict(params.model) | {"name": name}}))
+                                    ("base", "data", "trim", "frames", "pose", "model", "train")}))
     history = History()
     with tempfile.TemporaryDirectory() as tmp:
         best = ModelCheckpoint(dirpath=tmp, filename="best", monitor="val_acc", mode="max", save_top_k=1,
@@ -204,7 +189,7 @@ def train_model(params: Params, name: str, paths: RunPaths, weights: str | None 
         save_checkpoint(paths.checkpoint, model, name=name, size=size, classes=classes, spec=spec,
                         params_hash=params_hash(params),
                         # preprocessing travels with the model, so src.predict needs no params.yaml
-                        config={"model": asdict(params.model) | {"name": name}, "train": asdict(cfg),
+                        config={"model": asdict(params.model), "train": asdict(cfg),
                                 "trim": asdict(params.trim), "frames": asdict(params.frames),
                                 "pose": asdict(params.pose)},
                         mlflow_run_id=logger.run_id, train_metrics=figures)

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from src.annotations import write_manifest
 from src.config import ParamError, Pose
-from src.frames import ClipFrames
-from src.utils import atomic_path, clean_tmp, parallel_map
+from src.prepare.frame_store import ClipFrames
+from src.prepare.runner import run_clips
+from src.utils import atomic_path
 
 NUM_JOINTS = 33
 _ESTIMATOR = None  # one MediaPipe graph per worker process
@@ -120,13 +120,10 @@ def _pose_one(row: dict, frames_dir: Path, pose_dir: Path) -> dict:
 
 def extract_all(rows: list[dict], frames_dir: Path, pose_dir: Path, cfg: Pose):
     check_model_available(cfg.model_complexity)  # in the parent, before any worker starts
-    pose_dir.mkdir(parents=True, exist_ok=True)
-    clean_tmp(pose_dir)
     fn = functools.partial(_pose_one, frames_dir=frames_dir, pose_dir=pose_dir)
     # spawn: a MediaPipe graph alive in the parent (predict, benchmarks) does not survive a fork
-    results = [r for _, r in parallel_map(fn, rows, cfg.workers, "pose", initializer=_init_worker,
-                                          initargs=(cfg,), start_method="spawn")]
-    return write_manifest(pose_dir, results)
+    return run_clips(fn, rows, pose_dir, cfg.workers, "pose", initializer=_init_worker, initargs=(cfg,),
+                     start_method="spawn")
 
 
 def detection_summary(manifest, wall_s: float | None = None, workers: int = 1) -> dict:

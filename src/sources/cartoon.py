@@ -1,4 +1,4 @@
-"""Offline data set: cartoon dancers rendered to real H.264 mp4 files.
+"""The cartoon-dancer renderer behind the offline `synthetic` source: real H.264 mp4 files.
 
 Each class is a choreography: a cycle of key poses with beat counts, plus an
 optional overlay (hip sway, bounce, travel, spin). Everything that varies per
@@ -14,7 +14,6 @@ must beat the per-frame model.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ import cv2
 import numpy as np
 
 from src.media import encode_h264
+from src.splits import clip_seed
 
 # --- key poses -------------------------------------------------------------
 # Limb angles in degrees, measured outward from hanging straight down
@@ -167,10 +167,6 @@ def pose_at(choreo: Choreography, beat: float) -> dict:
 # --- per-clip randomness ----------------------------------------------------
 SKIN = [(189, 224, 255), (140, 190, 235), (105, 150, 205), (70, 105, 160), (45, 70, 115), (160, 200, 240)]
 HAIR = [(20, 20, 20), (30, 50, 90), (40, 90, 160), (200, 200, 210), (20, 40, 60)]
-
-
-def clip_seed(seed: int, clip_id: str) -> int:
-    return int(hashlib.sha256(f"{seed}:{clip_id}".encode()).hexdigest()[:8], 16)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Kinetics-700-2020 source: the official annotations (fetch) and yt-dlp segment downloads (download).
+"""Kinetics-700-2020 source: the official annotations (fetch); clips come from YouTube through
+src/sources/youtube.py (download).
 
 Annotations come from DeepMind's archive (train/validate/test CSV + JSON) or the
 CVDF mirror's per-split CSVs, downloaded once into `paths.cache` with a SHA-256
@@ -8,28 +9,22 @@ train), never overlapping the clips chosen for the other splits.
 """
 from __future__ import annotations
 
-import contextlib
 import difflib
 import hashlib
 import io
-import os
 import random
-import shutil
 import tarfile
-import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import psutil
 
 from src.annotations import COLUMNS, StageError
 from src.config import ParamError, Params
-from src.media import MediaError, ffmpeg_on_path, probe
-from src.synthetic import clip_seed
+from src.sources.youtube import download_segment
+from src.splits import clip_seed, split_counts
 from src.utils import atomic_path
 
 KINETICS_SPLITS = ("train", "validate")
@@ -159,7 +154,6 @@ def sample(ids: list[str], n: int, seed: int, key: str) -> list[str]:
 
 
 def kinetics_annotations(params: Params) -> tuple[pd.DataFrame, list[str], dict]:
-    from src.sources import split_counts
     tables = load_kinetics_tables(params)
     available = sorted(set(tables["train"]["label"]) | set(tables["validate"]["label"]))
     classes = select_classes(available, params.data.classes, params.data.class_filter)
@@ -188,179 +182,13 @@ def kinetics_annotations(params: Params) -> tuple[pd.DataFrame, list[str], dict]
     return pd.DataFrame(rows, columns=COLUMNS), classes, {"splits_short": short}
 
 
-# --- download -----------------------------------------------------------------------------------
-# (category, transient, phrases found in yt-dlp / ffmpeg messages); first match wins
-FAILURES = [
-    ("bot_check", False, ("not a bot", "confirm you’re not", "confirm you're not")),
-    ("age_restricted", False, ("age-restricted", "confirm your age", "inappropriate for some users",
-                               "age restricted")),
-    ("private", False, ("private video", "video is private")),
-    ("removed", False, ("removed by the uploader", "has been removed", "account associated with this video has "
-                        "been terminated", "copyright", "violating youtube", "no longer available because")),
-    ("geo_blocked", False, ("not available in your country", "geo restrict", "geo-restrict",
-                            "blocked it in your country", "not made this video available in your country")),
-    ("rate_limited", True, ("http error 429", "too many requests", "rate-limit", "rate limit")),
-    ("timeout", True, ("timed out", "timeout", "read operation timed out", "connection timed out")),
-    ("unavailable", False, ("video unavailable", "this video is unavailable", "http error 404", "not found",
-                            "http error 410", "does not exist", "is not a valid url", "unsupported url")),
-]
-TRANSIENT_HINTS = ("http error 5", "connection reset", "incomplete", "truncated", "broken pipe",
-                   "connection refused", "end of file", "invalid data found", "moov atom not found",
-                   "temporary failure", "remote end closed")
-
-
-def classify_failure(message: str) -> tuple[str, bool]:
-    """(category, transient) of one failed download from its error text."""
-    text = message.lower()
-    for category, transient, phrases in FAILURES:
-        if any(p in text for p in phrases):
-            return category, transient
-    return "other", any(h in text for h in TRANSIENT_HINTS)
-
-
-class DownloadFailure(RuntimeError):
-    def __init__(self, message: str, category: str, transient: bool):
-        super().__init__(message)
-        self.category, self.transient = category, transient
-
-
-def ydl_options(params: Params, workdir: Path, start: float, end: float) -> dict:
-    from yt_dlp.utils import download_range_func
-    d = params.download
-    h = d.max_height
-    opts = dict(
-        outtmpl=str(workdir / "video.%(ext)s"), paths={"home": str(workdir), "temp": str(workdir)},
-        format=f"bv*[height<=?{h}][ext=mp4]/bv*[height<=?{h}]/b[height<=?{h}]/wv*/w",  # video only: trim drops audio
-        download_ranges=download_range_func(None, [(start, end)]), force_keyframes_at_cuts=True,
-        ffmpeg_location=ffmpeg_on_path(), socket_timeout=d.socket_timeout, retries=0, fragment_retries=0,
-        extractor_retries=0, noprogress=True, quiet=True, no_warnings=True, noplaylist=True,
-        overwrites=True, continuedl=False, logger=_Log(),
-        sleep_interval=d.sleep_interval or None, max_sleep_interval=d.max_sleep_interval or None,
-        sleep_interval_requests=d.sleep_requests or None,
-        # ffmpeg fetches the section itself; our own retries (with backoff) replace its reconnects,
-        # and StallWatch its timeouts
-        external_downloader_args={"ffmpeg_i": ["-reconnect", "0", "-rw_timeout", str(int(d.socket_timeout * 1e6))]},
-    )
-    if d.max_sleep_interval < d.sleep_interval:
-        opts["max_sleep_interval"] = d.sleep_interval or None
-    if d.cookies:
-        opts["cookiefile"] = d.cookies
-    if d.proxy:
-        opts["proxy"] = d.proxy
-    return opts
-
-
-class _Log:
-    """Collects yt-dlp's messages so a failure's reason is its own words."""
-
-    def __init__(self):
-        self.lines: list[str] = []
-
-    def debug(self, msg):
-        pass
-
-    info = debug
-
-    def warning(self, msg):
-        self.lines.append(msg)
-
-    def error(self, msg):
-        self.lines.append(msg)
-
-
-class StallWatch:
-    """Kills this process's ffmpeg children once neither their reads nor the output have moved for
-    `timeout` seconds: ffmpeg's own HTTP timeouts did not fire on a stalled body in our tests, and a
-    10 000-clip run must not hang on one dead connection."""
-
-    def __init__(self, workdir: Path, timeout: float):
-        self.workdir, self.timeout, self.stalled = workdir, timeout, False
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self._done.set()
-        self._thread.join()
-
-    def _mark(self, kids) -> tuple:
-        read = 0
-        for k in kids:
-            with contextlib.suppress(psutil.Error, AttributeError):
-                read += k.io_counters().read_chars
-        return read, sum(f.stat().st_size for f in self.workdir.glob("*") if f.is_file())
-
-    def _run(self):
-        me, last, since = psutil.Process(), None, time.monotonic()
-        while not self._done.wait(0.25):
-            try:
-                kids = [k for k in me.children(recursive=True) if "ffmpeg" in k.name()]
-            except psutil.Error:
-                continue
-            mark = self._mark(kids) if kids else None
-            if mark != last or not kids:
-                last, since = mark, time.monotonic()
-            elif time.monotonic() - since > self.timeout:
-                self.stalled = True
-                for k in kids:
-                    with contextlib.suppress(psutil.Error):
-                        k.kill()
-
-
-def fetch_segment(url: str, dest: Path, start: float, end: float, params: Params) -> None:
-    """One attempt: yt-dlp cuts [start, end) of `url` into dest (re-encoded at the cuts, so it is exact)."""
-    import yt_dlp
-    workdir = dest.with_name(dest.name + ".d")
-    workdir.mkdir(parents=True, exist_ok=True)
-    report = workdir / "ffmpeg.log"
-    os.environ["FFREPORT"] = f"file={report}:level=16"  # ffmpeg's own error lines (yt-dlp runs it quiet)
-    try:
-        opts = ydl_options(params, workdir, start, end)
-        watch = StallWatch(workdir, params.download.socket_timeout)
-        try:
-            with watch, yt_dlp.YoutubeDL(opts) as ydl:
-                info = ydl.extract_info(url, download=True)
-        except Exception as exc:  # yt-dlp raises DownloadError, ExtractorError, plain OSError ...
-            if watch.stalled:
-                raise DownloadFailure(f"timed out: no data for {params.download.socket_timeout:g} s "
-                                      f"(download.socket_timeout)", "timeout", True) from exc
-            detail = report.read_text(errors="replace").strip().splitlines()[-2:] if report.exists() else []
-            message = " | ".join([str(exc).replace("ERROR: ", "").strip()] + detail)
-            raise DownloadFailure(message[:400], *classify_failure(message)) from exc
-        files = [Path(r["filepath"]) for r in (info or {}).get("requested_downloads", []) if r.get("filepath")]
-        if not files or not files[0].exists():
-            raise DownloadFailure("yt-dlp reported success but wrote no file", "other", True)
-        try:
-            got = probe(files[0]).duration
-        except MediaError as exc:
-            raise DownloadFailure(f"incomplete download: {exc}", "other", True) from exc
-        want = end - start
-        if got < 0.8 * want - 0.5:  # a stream cut short by the network still probes fine
-            raise DownloadFailure(f"truncated: got {got:.1f} s of the {want:.1f} s segment", "other", True)
-        os.replace(files[0], dest)
-    finally:
-        os.environ.pop("FFREPORT", None)
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
 def kinetics_acquire(row: dict, params: Params, dest: Path) -> dict:
-    """Download one clip's segment, retrying transient failures with exponential backoff."""
+    """Download one clip's segment from YouTube (the raw file then starts at the segment)."""
     d = params.download
     url = d.url_template.format(youtube_id=row["youtube_id"])
     start, end = float(row["time_start"]), float(row["time_end"])
-    for attempt in range(d.retries + 1):
-        try:
-            fetch_segment(url, dest, start, end, params)
-            return {"raw_offset": start, "attempts": attempt + 1}  # the raw file starts at the segment
-        except DownloadFailure as exc:
-            if not exc.transient or attempt == d.retries:
-                exc.attempts = attempt + 1
-                raise
-            time.sleep(d.backoff_seconds * 2 ** attempt)
-    raise AssertionError("unreachable")
+    attempts = download_segment(url, dest, start, end, d)
+    return {"raw_offset": start, "attempts": attempts}
 
 
 def kinetics_fingerprint(row: dict, params: Params) -> str:

@@ -1,0 +1,93 @@
+"""Model constructors for the registry's entries (src/models/registry.py): `build_model(name, ...)`.
+
+Kept apart from the registry so that reading the registry (params validation, data stages) never
+imports torch or the model code. Preset keys pass strictly: a key a builder does not take is an
+error naming the model and the key, never silently dropped.
+"""
+from __future__ import annotations
+
+import inspect
+
+from torch import nn
+
+from src.models import c3d, pose_lstm, resnet2d, zoo
+from src.models.registry import input_spec, model_entry
+from src.models.weights import WeightsError
+
+__all__ = ["BUILDERS", "build_model", "input_spec"]
+
+INPUT_KEYS = ("num_frames", "size")  # preset keys that describe the input; builders take them only if they ask
+
+
+def _frame_cnn(num_classes, pretrained, layers):
+    return resnet2d.FrameCNN(num_classes, layers, pretrained)
+
+
+def _cnn_lstm(num_classes, pretrained, layers, hidden):
+    return resnet2d.CNNLSTM(num_classes, layers, hidden, pretrained)
+
+
+def _c3d(num_classes, pretrained, widths, convs, fc_dim, stem, motion="none"):
+    if pretrained:
+        raise WeightsError("c3d is written here and trained from scratch: no published weights; "
+                           "set model.pretrained: false (or model.weights to a checkpoint of yours)")
+    return c3d.C3D(num_classes, widths, convs, fc_dim, stem=stem, motion=motion)
+
+
+def _video_resnet(name):
+    def build(num_classes, pretrained, layers):
+        return zoo.video_resnet(name, num_classes, layers, pretrained)
+    return build
+
+
+def _mvit(num_classes, pretrained, num_frames, size, blocks):
+    return zoo.mvit(num_classes, num_frames, size, blocks, pretrained)
+
+
+def _x3d(name):
+    def build(num_classes, pretrained, num_frames, size, depth_factor, bottleneck_factor=2.25, head_dim_out=2048):
+        return zoo.x3d(name, num_classes, num_frames, size, depth_factor, bottleneck_factor=bottleneck_factor,
+                       head_dim_out=head_dim_out, pretrained=pretrained)
+    return build
+
+
+def _slowfast(num_classes, pretrained, num_frames, size, depth):
+    return zoo.SlowFast(num_classes, num_frames, size, depth, pretrained=pretrained)
+
+
+def _videomae(num_classes, pretrained, num_frames, size, hidden, layers, heads):
+    return zoo.VideoMAE(num_classes, num_frames, size, hidden, layers, heads, pretrained)
+
+
+def _pose_lstm(num_classes, pretrained, hidden, layers):
+    if pretrained:
+        raise WeightsError("pose_lstm has no published weights; set model.pretrained: false")
+    return pose_lstm.PoseLSTM(num_classes, hidden=hidden, layers=layers)
+
+
+# one constructor per registry entry (tests/test_models.py checks the two hold the same names)
+BUILDERS = {
+    "frame_cnn": _frame_cnn, "cnn_lstm": _cnn_lstm, "c3d": _c3d,
+    "r3d_18": _video_resnet("r3d_18"), "mc3_18": _video_resnet("mc3_18"), "r2plus1d_18": _video_resnet("r2plus1d_18"),
+    "mvit_v2_s": _mvit, "x3d_xs": _x3d("x3d_xs"), "x3d_s": _x3d("x3d_s"), "x3d_m": _x3d("x3d_m"),
+    "slowfast_r50": _slowfast, "videomae": _videomae, "pose_lstm": _pose_lstm,
+}
+
+
+def build_model(name: str, num_classes: int, size: str = "small", pretrained: bool = False) -> nn.Module:
+    """Instantiate a registered model; raises ValueError listing the registry for unknown names, and
+    naming the model and the key for a preset key its builder does not take."""
+    entry = model_entry(name)
+    if size not in entry.sizes:
+        raise ValueError(f"unknown size {size!r} for {name}; allowed values: {', '.join(entry.sizes)}")
+    if pretrained and size != "full":
+        raise WeightsError(f"published weights for {name} fit model.size=full only (got model.size={size})")
+    build = BUILDERS[name]
+    accepted = [k for k in inspect.signature(build).parameters if k not in ("num_classes", "pretrained")]
+    preset = {k: v for k, v in entry.sizes[size].items() if k not in INPUT_KEYS or k in accepted}
+    unknown = sorted(set(preset) - set(accepted))
+    if unknown:
+        raise ValueError(f"model {name} ({size}): preset key(s) {', '.join(unknown)} are not arguments of its "
+                         f"builder; allowed keys: {', '.join(accepted)}")
+    return build(num_classes, pretrained, **preset)
+

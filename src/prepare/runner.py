@@ -1,0 +1,76 @@
+"""The one per-clip runner every per-clip stage (download, trim, frames, pose) shares.
+
+A stage hands it one function that turns an input row into a manifest row and
+catches its own per-clip errors (a bad clip is a recorded `failed` row, never
+the end of the run). The runner maps it over the clips in parallel with a
+progress bar, writes the manifest atomically, prints the stage's one-line
+summary and its skipped clips, and fails the stage only when a class falls
+below `data.min_clips_per_class`.
+"""
+from __future__ import annotations
+
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pandas as pd
+from tqdm import tqdm
+
+from src.annotations import check_survivors, read_classes, write_manifest
+from src.config import Params
+from src.utils import StageReport, clean_tmp
+
+
+def map_clips(fn: Callable[[dict], dict], rows: list[dict], workers: int, desc: str, initializer=None,
+              initargs=(), start_method: str | None = None) -> Iterator[tuple[dict, dict]]:
+    """Apply fn to rows over `workers` processes with a tqdm bar; yields (row, result) as each finishes.
+
+    Results come back in completion order; fn must catch its own per-clip errors and return them.
+    `start_method="spawn"` for workers that must not inherit the parent's state (MediaPipe graphs).
+    """
+    bar = tqdm(total=len(rows), desc=desc, unit="clip", dynamic_ncols=True)
+    try:
+        if workers <= 1 or len(rows) <= 1:
+            if initializer:
+                initializer(*initargs)
+            for row in rows:
+                yield row, fn(row)
+                bar.update()
+            return
+        import multiprocessing
+        ctx = multiprocessing.get_context(start_method) if start_method else None
+        with ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs,
+                                 mp_context=ctx) as ex:
+            futures = {ex.submit(fn, row): row for row in rows}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+                bar.update()
+    finally:
+        bar.close()
+
+
+def run_clips(fn: Callable[[dict], dict], rows: list[dict], out_dir: Path, workers: int, desc: str,
+              **pool) -> pd.DataFrame:
+    """Map fn over rows into out_dir (leftovers of an interrupted run removed first); writes and returns
+    out_dir/manifest.csv, sorted by clip_id so the same inputs give the same bytes."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    clean_tmp(out_dir)
+    return write_manifest(out_dir, [result for _, result in map_clips(fn, rows, workers, desc, **pool)])
+
+
+def finish_clip_stage(report: StageReport, params: Params, manifest: pd.DataFrame, extra_check=None,
+                      **extra) -> dict:
+    """Report ok/failed/bytes (failure reasons counted), then fail if a class fell short."""
+    ok = manifest[manifest["status"] == "ok"]
+    failed = manifest[manifest["status"] != "ok"]
+    reasons = {str(k): int(v) for k, v in failed["reason"].value_counts().items()} if len(failed) else {}
+    figures = report.finish(ok=len(ok), failed=len(failed), bytes_written=int(ok["bytes"].sum()),
+                            failure_reasons=reasons, **extra)
+    for _, row in failed.iterrows():
+        print(f"[{report.stage}] skipped {row['clip_id']}: {row['reason']}")
+    if extra_check:
+        extra_check()
+    check_survivors(report.stage, ok, read_classes(params.paths.annotations), params.data.min_clips_per_class,
+                    failed)
+    return figures
