@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt constraints.txt | cksum | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup run test bench clean-venv
+.PHONY: setup run test bench compare-all clean-venv
 
 $(STAMP): requirements.txt constraints.txt
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 9) <= v <= (3, 12) else "Python 3.9-3.12 is needed (mediapipe 0.10.21 has no wheels for %d.%d); set PYTHON=python3.11" % v)'
@@ -22,9 +22,14 @@ run: setup
 test: setup
 	python -m pytest
 
+# DVC's matrix needs a list: pass every registered model as compare.models
+compare-all: setup
+	dvc exp run -S "compare.models=$$(python -m src.models.registry)"
+
 bench: setup
 	python -m benchmarks.bench_frames
 	python -m benchmarks.bench_pose
+	python -m benchmarks.bench_models
 
 clean-venv:
 	rm -rf $(VENV)

@@ -167,6 +167,8 @@ class Paths(Section):
     reports: Path = rule()
     mlruns: Path = rule()
     cache: Path = rule()
+    pretrain: Path = rule()
+    shifted: Path = rule()
 
     def check(self):
         for f in fields(self):
@@ -200,6 +202,7 @@ class Synthetic(Section):
     max_seconds: float = rule(gt=0)
     segment_seconds: float = rule(gt=0)
     crf: int = rule(ge=0, le=51)
+    shifted_clips_per_class: int = rule(ge=0, help="clips per class of the shifted test split")
 
     def check(self):
         if self.max_seconds < self.min_seconds:
@@ -261,29 +264,69 @@ class Pose(Section):
     min_detection_rate: float = rule(ge=0, le=1)
 
 
+INITS = ("auto", "scratch", "selfsup", "kinetics")
+
+
+@section("compute")
+class Compute(Section):
+    """Where the per-clip stages run: a local process pool, or Ray tasks on a cluster."""
+    executor: str = rule(choices=("local", "ray"))
+    address: Optional[str] = rule(help="null: a new local Ray cluster; auto; host:port; ray://host:port")
+    cpus_per_task: float = rule(gt=0)
+    max_retries: int = rule(ge=0)
+
+
 @section("model")
 class Model(Section):
-    """Which registered model to train (src/models), at which size, from which weights."""
+    """Which registered model to train (src/models), at which size, from which weights.
+
+    init: scratch (random), selfsup (the encoder from the pretrain stage), kinetics (the published
+    Kinetics weights, full size only), or auto (selfsup where the pretrain stage pretrained the model,
+    else scratch)."""
     name: str = rule(choices=tuple(MODELS))
     size: str = rule(choices=("small", "full"))
-    pretrained: bool = rule()
+    init: str = rule(choices=INITS)
     weights: Optional[str] = rule()
+
+
+def _selfsup_models(v) -> str:
+    able = [m for m, e in MODELS.items() if e.selfsup]
+    bad = [m for m in v if m not in able]
+    return f"no self-supervised pretraining for {', '.join(bad)}; allowed values: {', '.join(able)}" if bad else ""
+
+
+@section("pretrain")
+class Pretrain(Section):
+    """Self-supervised masked-video pretraining (the pretrain stage) of the models listed."""
+    models: tuple[str, ...] = rule(check=_selfsup_models)
+    epochs: int = rule(gt=0)
+    batch_size: int = rule(gt=0)
+    lr: float = rule(gt=0)
+    weight_decay: float = rule(ge=0)
+    warmup_epochs: float = rule(ge=0)
+    mask_ratio: float = rule(gt=0, lt=1)
+    decoder_hidden: int = rule(gt=0)
+    decoder_layers: int = rule(gt=0)
+    decoder_heads: int = rule(gt=0)
+    min_clips: int = rule(gt=0)
 
 
 @section("train")
 class Train(Section):
-    epochs: int = rule(gt=0)
-    batch_size: int = rule(gt=0)
-    optimizer: str = rule(choices=("adamw", "sgd", "asgd"))
-    lr: float = rule(gt=0)
-    weight_decay: float = rule(ge=0)
+    """Training settings. The keys of a model's recipe (src/models/registry.py) are null here by default:
+    null takes the recipe's value, a value overrides it for every model trained."""
+    epochs: Optional[int] = rule(gt=0)
+    batch_size: Optional[int] = rule(gt=0)
+    optimizer: Optional[str] = rule(choices=("adamw", "sgd", "asgd"))
+    lr: Optional[float] = rule(gt=0)
+    weight_decay: Optional[float] = rule(ge=0)
     momentum: float = rule(ge=0)
     scheduler: str = rule(choices=("cosine", "step", "none"))
-    warmup_epochs: float = rule(ge=0)
+    warmup_epochs: Optional[float] = rule(ge=0)
     step_size: int = rule(gt=0)
     gamma: float = rule(gt=0)
-    label_smoothing: float = rule(ge=0, lt=1)
-    mixup_alpha: float = rule(ge=0)
+    label_smoothing: Optional[float] = rule(ge=0, lt=1)
+    mixup_alpha: Optional[float] = rule(ge=0)
     crop_scale: tuple[float, ...] = rule(
         check=lambda v: "" if len(v) == 2 and 0 < v[0] <= v[1] <= 1 else "must be [min, max] with 0 < min <= max <= 1")
     crop_to: str = rule(choices=("person", "frame"))
@@ -296,6 +339,7 @@ class Train(Section):
     strategy: str = rule()
     num_nodes: int = rule(gt=0)
     precision: Optional[str] = rule()
+    deterministic: bool = rule(help="torch's deterministic algorithms (reruns match to the bit, some ops slower)")
     limit_train_clips: int = rule(ge=0)
 
 
@@ -306,19 +350,29 @@ class Evaluate(Section):
     batch_size: int = rule(gt=0)
 
 
+def _seeds(v) -> str:
+    if not v:
+        return "must list at least one seed"
+    if not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        return "every seed must be an integer"
+    return "lists a seed twice" if len(set(v)) != len(v) else ""
+
+
 @section("compare")
 class Compare(Section):
     models: tuple[str, ...] = rule(check=_model_names)
+    seeds: tuple = rule(check=_seeds, help="training seeds: every compared model is trained under each")
 
 
-SECTIONS = {cls.NAME: cls for cls in (Base, Paths, Data, Synthetic, Kinetics, Download, Trim, Frames, Pose, Model,
-                                      Train, Evaluate, Compare)}
+SECTIONS = {cls.NAME: cls for cls in (Base, Paths, Compute, Data, Synthetic, Kinetics, Download, Trim, Frames, Pose,
+                                      Model, Pretrain, Train, Evaluate, Compare)}
 
 
 @dataclass(frozen=True)
 class Params:
     base: Base
     paths: Paths
+    compute: Compute
     data: Data
     synthetic: Synthetic
     kinetics: Kinetics
@@ -327,6 +381,7 @@ class Params:
     frames: Frames
     pose: Pose
     model: Model
+    pretrain: Pretrain
     train: Train
     evaluate: Evaluate
     compare: Compare

@@ -89,7 +89,7 @@ class Predictor:
 
     def predict(self, video: str | Path, start=None, end=None, duration=None, top_k: int = 5,
                 save_clip: str | Path | None = None) -> Prediction:
-        from src.learning.data import person_box, pose_eval_views, rgb_eval_views
+        from src.learning.data import crop_box, person_box, pose_eval_views, rgb_eval_views
         from src.learning.evaluate import score_views
         from src.prepare.frame_store import ClipFrames, extract_clip
         from src.prepare.trim import trim_clip
@@ -107,7 +107,8 @@ class Predictor:
                     kps, det, _ = self._pose_estimator().run(frames.frame(i) for i in range(len(frames)))
                     detection = float(det.mean())
                     box = person_box(kps, det, *frames.shape)
-                views = rgb_eval_views(frames, self.spec, self.num_clips, self.num_crops, box)
+                views = rgb_eval_views(crop_box(frames.frames(range(len(frames))), box), self.spec,
+                                       self.num_clips, self.num_crops)
             else:
                 kps, det, _ = self._pose_estimator().run(frames.frame(i) for i in range(len(frames)))
                 detection = float(det.mean())

@@ -11,6 +11,12 @@ from pathlib import Path
 import pandas as pd
 
 
+def repo_root() -> Path:
+    """The repository a stage works for: DVC's root when DVC runs the stage (also for `dvc exp run --temp`
+    and queued experiments, which run in a temporary copy), else the working directory."""
+    return Path(os.environ.get("DVC_ROOT") or ".").resolve()
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path):
     """Yield a temporary sibling path; rename it onto `path` only if the block succeeds.
@@ -49,23 +55,27 @@ def clean_tmp(folder: str | Path) -> None:
 
 
 class StageReport:
-    """Times a stage, then prints its one-line summary and writes metrics/<stage>.json."""
+    """Times a stage, then prints its one-line summary and writes two files: metrics/<stage>.json, the
+    handful of figures DVC tracks as metrics (no timings, so an identical rerun changes nothing), and
+    reports/stages/<stage>.json, every figure including timings and throughput."""
 
-    def __init__(self, stage: str, metrics_dir: str | Path):
+    def __init__(self, stage: str, metrics_dir: str | Path, details_dir: str | Path):
         self.stage = stage
         self.path = Path(metrics_dir) / f"{stage}.json"
+        self.details = Path(details_dir) / f"{stage}.json"
         self.t0 = time.perf_counter()
         self.extra: dict = {}
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
 
-    def finish(self, ok: int, failed: int, bytes_written: int = 0, **extra) -> dict:
+    def finish(self, ok: int, failed: int, bytes_written: int = 0, metrics: dict | None = None, **extra) -> dict:
         seconds = self.elapsed()
-        figures = dict(clips_ok=ok, clips_failed=failed, seconds=round(seconds, 2),
-                       clips_per_s=round(ok / seconds, 2) if seconds > 0 else 0.0,
+        curated = dict(clips_ok=ok, clips_failed=failed, **(metrics or {}))
+        figures = dict(curated, seconds=round(seconds, 2), clips_per_s=round(ok / seconds, 2) if seconds > 0 else 0.0,
                        bytes_written=int(bytes_written), **self.extra, **extra)
-        write_json(self.path, figures)
+        write_json(self.path, curated)
+        write_json(self.details, figures)
         print(f"[{self.stage}] {ok} clips ok, {failed} failed, {seconds:.1f} s "
               f"({figures['clips_per_s']} clips/s, {bytes_written / 1e6:.1f} MB written)", flush=True)
         return figures

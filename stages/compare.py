@@ -1,15 +1,32 @@
-"""compare: table, verdict and cost plot over every model in compare.models."""
-from src.reporting.compare import compare
+"""compare: every (model, seed) run of the comparison, with intervals, paired tests, a verdict and pictures."""
+from src.annotations import read_classes, read_order_pairs
 from src.config import Params, load_params
+from src.reporting.compare import analyse, curated, load_runs
+from src.reporting.report import write_plot_data, write_report
+from src.reporting.tracking import comparison_run
+from src.utils import read_json, write_json
 
 
 def main(params: Params) -> dict:
-    if not params.compare.models:
+    c = params.compare
+    if not c.models:
         raise SystemExit("compare.models is empty: list the models to compare in params.yaml")
-    v = compare(list(params.compare.models), params.paths.metrics, params.paths.reports)
-    print(f"[compare] {len(params.compare.models)} models; best {v['best_model']} "
-          f"(top-1 {v['best_top1']:.3f}); report in {params.paths.reports / 'compare.md'}", flush=True)
-    return v
+    classes = read_classes(params.paths.annotations)
+    runs_root = params.paths.reports / "runs" / "compare"
+    runs = load_runs(list(c.models), list(c.seeds), runs_root, classes)
+    analysis = analyse(runs, classes, read_order_pairs(params.paths.annotations))
+    write_json(params.paths.reports / "compare.json", analysis)
+    write_json(params.paths.metrics / "compare.json", curated(analysis))
+    write_report(analysis, runs, list(c.seeds), params.paths.reports, params.paths.frames, params.paths.pose)
+    write_plot_data(analysis, params.paths.plots / "history", params.paths.plots / "curves", c.seeds[0])
+    run_ids = {n: [read_json(runs_root / n / f"seed{s}" / "train.json").get("mlflow_run_id") for s in c.seeds]
+               for n in runs}
+    comparison_run(params, run_ids, analysis["best_model"], curated(analysis))
+    best = analysis["models"][analysis["best_model"]]["top1"]
+    print(f"[compare] {len(runs)} models x {len(c.seeds)} seed(s); best {analysis['best_model']} (top-1 "
+          f"{best['mean']:.3f}, 95% CI [{best['ci'][0]:.3f}, {best['ci'][1]:.3f}]); report in "
+          f"{params.paths.reports / 'compare.md'}", flush=True)
+    return analysis
 
 
 if __name__ == "__main__":

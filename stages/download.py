@@ -7,7 +7,7 @@ from src.utils import StageReport
 
 
 def main(params: Params) -> None:
-    report = StageReport("download", params.paths.metrics)
+    report = StageReport("download", params.paths.metrics, params.paths.reports / "stages")
     manifest, reuse = download_all(params)
     classes = read_classes(params.paths.annotations)
     failed = manifest[manifest["status"] != "ok"]

@@ -6,13 +6,15 @@ from src.learning.evaluate import evaluate_run
 from src.learning.runs import RunPaths, comparison_params
 
 
-def main(params: Params, compare_name: str | None = None) -> dict:
+def main(params: Params, compare_name: str | None = None, seed: int | None = None) -> dict:
     if compare_name:
-        params = comparison_params(params, compare_name)
+        params = comparison_params(params, compare_name, seed)
     return evaluate_run(params, RunPaths(params, compare=bool(compare_name)))
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--compare", metavar="NAME", help="evaluate this model of compare.models")
-    main(load_params(), parser.parse_args().compare)
+    parser.add_argument("--seed", type=int, help="with --compare: the training seed of this run")
+    args = parser.parse_args()
+    main(load_params(), args.compare, args.seed)

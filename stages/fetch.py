@@ -6,7 +6,7 @@ from src.utils import StageReport
 
 
 def main(params: Params) -> None:
-    report = StageReport("fetch", params.paths.metrics)
+    report = StageReport("fetch", params.paths.metrics, params.paths.reports / "stages")
     df, classes, notes = fetch_annotations(params)
     pairs = order_pairs(params, classes)
     write_annotations(params.paths.annotations, df, classes, pairs)

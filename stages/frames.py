@@ -7,9 +7,9 @@ from src.utils import StageReport
 
 
 def main(params: Params) -> None:
-    report = StageReport("frames", params.paths.metrics)
+    report = StageReport("frames", params.paths.metrics, params.paths.reports / "stages")
     rows = read_ok(params.paths.clips).to_dict("records")
-    manifest = extract_all(rows, params.paths.clips, params.paths.frames, params.frames)
+    manifest = extract_all(rows, params.paths.clips, params.paths.frames, params.frames, params.compute)
     clip_bytes = sum(int(r["bytes"]) for r in rows)
     ok = manifest[manifest["status"] == "ok"]
     finish_clip_stage(report, params, manifest, frames_stored=int(ok["num_frames"].sum()),

@@ -7,11 +7,12 @@ from src.utils import StageReport
 
 
 def main(params: Params) -> None:
-    report = StageReport("pose", params.paths.metrics)
+    report = StageReport("pose", params.paths.metrics, params.paths.reports / "stages")
     rows = read_ok(params.paths.frames).to_dict("records")
-    manifest = extract_all(rows, params.paths.frames, params.paths.pose, params.pose)
+    manifest = extract_all(rows, params.paths.frames, params.paths.pose, params.pose, params.compute)
     summary = detection_summary(manifest, report.elapsed(), params.pose.workers)
-    finish_clip_stage(report, params, manifest, workers=params.pose.workers, **summary)
+    finish_clip_stage(report, params, manifest, metrics={"detection_rate": summary["detection_rate"]},
+                      workers=params.pose.workers, **summary)
     if summary["detection_rate"] < params.pose.min_detection_rate:
         raise StageError(f"[pose] detection rate {summary['detection_rate']} is below "
                          f"pose.min_detection_rate={params.pose.min_detection_rate}")

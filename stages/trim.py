@@ -7,9 +7,9 @@ from src.utils import StageReport
 
 
 def main(params: Params) -> None:
-    report = StageReport("trim", params.paths.metrics)
+    report = StageReport("trim", params.paths.metrics, params.paths.reports / "stages")
     rows = read_ok(params.paths.raw).to_dict("records")
-    finish_clip_stage(report, params, trim_all(rows, params.paths.raw, params.paths.clips, params.trim))
+    finish_clip_stage(report, params, trim_all(rows, params.paths.raw, params.paths.clips, params.trim, params.compute))
 
 
 if __name__ == "__main__":

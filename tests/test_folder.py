@@ -112,7 +112,7 @@ def test_folder_source_end_to_end_through_train_and_evaluate(tmp_path):
         assert f"Running stage '{stage}'" in log
     raw = pd.read_csv(repo.path / "data/raw/manifest.csv")
     assert (raw.status == "ok").all() and raw.path.str.endswith(".mkv").sum() == 3
-    ev = pd.read_json(repo.path / "metrics/eval.json", typ="series")
+    ev = pd.read_json(repo.path / "reports/runs/main/eval.json", typ="series")
     assert ev["test_clips"] == 2 and set(ev["per_class_f1"]) == {"salsa dancing", TANGO}
     assert "didn't change" in repo.dvc("repro", "evaluate") or "up to date" in repo.dvc("status")
     make_video(videos / "salsa dancing" / "clip 3.mp4", frames=24, size=(48, 32), fps=8, seed=5)

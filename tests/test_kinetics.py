@@ -250,7 +250,7 @@ def test_interrupted_download_stage_resumes(tiny_params, server, tmp_path):
     manifest = pd.read_csv(raw_dir / "manifest.csv")
     assert (manifest.status == "ok").all() and len(manifest) == len(ids)
     assert not (raw_dir / ".journal.jsonl").exists() and not list(raw_dir.glob(".tmp-*"))
-    figures = json.loads((tmp_path / "out" / "metrics" / "download.json").read_text())
+    figures = json.loads((tmp_path / "out" / "reports" / "stages" / "download.json").read_text())
     assert figures["availability"]["tap dancing"]["available"] == 1.0
 
 

@@ -120,3 +120,24 @@ def test_a_misspelt_preset_key_fails_naming_model_and_key(monkeypatch):
     monkeypatch.setitem(registry.MODELS, "c3d", bad)
     with pytest.raises(ValueError, match=r"c3d \(small\): preset key\(s\) fc_dims .*allowed keys: .*fc_dim"):
         build_model("c3d", 4)
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_full_size_builds_trains_on_one_clip_and_loads_a_local_file(name, tmp_path):
+    """The published configuration of every model: built, one forward and backward pass on one clip
+    (batch-norm statistics frozen, as with batch 1 they must be), weights saved and loaded back."""
+    torch.manual_seed(0)
+    model = build_model(name, num_classes=4, size="full").eval()
+    spec = input_spec(name, "full")
+    x = torch.randn(1, spec.num_frames, 33, 4) if spec.kind == "pose" else \
+        torch.randn(1, 3, spec.num_frames, spec.size, spec.size)
+    out = model(x)
+    assert out.shape == (1, 4)
+    out.sum().backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.parameters())
+    torch.save(model.state_dict(), tmp_path / "weights.pt")
+    torch.manual_seed(1)
+    other = build_model(name, num_classes=4, size="full").eval()
+    assert load_local(other, tmp_path / "weights.pt") == []
+    with torch.no_grad():
+        assert torch.allclose(other(x), out.detach(), atol=1e-4)

@@ -34,7 +34,7 @@ def test_repro_runs_every_data_stage_and_writes_outputs(data_repo):
     assert len(frames) == 6 and (frames.status == "ok").all() and (frames.num_frames == 8).all()
     with np.load(p / "data/pose" / frames.path[0].replace(".mp4", ".npz")) as z:
         assert z["keypoints"].shape == (8, 33, 4) and z["detected"].dtype == bool
-    pose = yaml.safe_load((p / "metrics/pose.json").read_text())
+    pose = yaml.safe_load((p / "reports/stages/pose.json").read_text())
     assert pose["clips_ok"] == 6 and 0 <= pose["detection_rate"] <= 1
     assert set(pose["detection_rate_per_class"]) == {"dancing charleston", "jumpstyle dancing"}
 

@@ -1,10 +1,10 @@
 """End to end through training: `dvc repro`, `dvc exp run -S model.name=...`, `dvc metrics diff`, MLflow."""
 import json
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
-
 
 
 def ran(log: str) -> list[str]:
@@ -19,23 +19,33 @@ def repo(trained_repo):
 def test_repro_trains_evaluates_and_compares(repo):
     r, log = repo
     stages = ran(log)
-    for s in ["train", "evaluate", "compare_train@frame_cnn", "compare_train@pose_lstm",
-              "compare_evaluate@frame_cnn", "compare_evaluate@pose_lstm", "compare"]:
+    for s in ["shifted", "pretrain", "train", "evaluate", "compare_train@frame_cnn-0", "compare_train@pose_lstm-0",
+              "compare_evaluate@frame_cnn-0", "compare_evaluate@pose_lstm-0", "compare"]:
         assert s in stages, s
-    ev = json.loads((r.path / "metrics/eval.json").read_text())
+    ev = json.loads((r.path / "reports/runs/main/eval.json").read_text())
     for key in ("top1", "top5", "mean_class_accuracy", "macro_precision", "macro_recall", "macro_f1",
                 "per_class_f1", "test_clips", "train_seconds", "train_clips_per_s", "inference_clips_per_s",
-                "parameters", "gflops_per_clip", "loader_clips_per_s"):
+                "parameters", "gflops_per_clip", "loader_clips_per_s", "shifted_top1"):
         assert key in ev, key
     assert ev["model"] == "frame_cnn" and ev["test_clips"] == 2 and ev["views"] == 2
-    cmp = json.loads((r.path / "metrics/compare.json").read_text())
+    cmp = json.loads((r.path / "reports/compare.json").read_text())
     assert set(cmp["models"]) == {"frame_cnn", "pose_lstm"}
     report = (r.path / "reports/compare.md").read_text()
-    assert "| pose_lstm | pose |" in report and "family won" in report
-    assert (r.path / "reports/compare.png").read_bytes()[:4] == b"\x89PNG"
-    assert (r.path / "plots/confusion.png").exists()
-    hist = pd.read_csv(r.path / "plots/history.csv")
+    assert "| pose_lstm | pose |" in report and "too small to name a winner" in report
+    for image in re.findall(r"\]\((figures/[^)]+)\)", report):
+        assert (r.path / "reports" / image).read_bytes()[:4] == b"\x89PNG", image
+    assert (r.path / "plots/main/confusion.csv").exists() and (r.path / "plots/confusion/frame_cnn-seed0.csv").exists()
+    hist = pd.read_csv(r.path / "plots/main/history.csv")
     assert list(hist.epoch) == [1, 2, 3]
+    curves = pd.read_csv(r.path / "plots/curves/val_acc.csv")
+    assert list(curves.columns) == ["epoch", "frame_cnn", "pose_lstm"]
+
+
+def test_the_main_model_is_not_trained_twice(repo):
+    r, log = repo
+    assert "reusing models/compare/frame_cnn/seed0.pt" in log
+    assert log.count("[train] frame_cnn (small): best val acc") == 1
+    assert (r.path / "models/model.pt").read_bytes() == (r.path / "models/compare/frame_cnn/seed0.pt").read_bytes()
 
 
 def test_checkpoint_is_self_describing(repo):
@@ -47,36 +57,112 @@ def test_checkpoint_is_self_describing(repo):
     assert meta["config"]["trim"]["short_side"] == 64  # preprocessing travels with the model
 
 
+def test_dvc_metrics_show_lists_only_the_curated_figures(repo):
+    r, _ = repo
+    shown = json.loads(r.dvc("metrics", "show", "--json"))
+    files = {f: d["data"] for rev in shown.values() for f, d in rev["data"].items()}
+    keys = {(Path(f).name, k) for f, d in files.items() for k in _leaves(d)}
+    allowed_eval = {"top1", "macro_f1", "order_pair_accuracy", "shifted_top1"}
+    assert {k for f, k in keys if f == "eval.json"} <= allowed_eval
+    assert {k for f, k in keys if f in ("download.json", "trim.json", "frames.json")} == {"clips_ok", "clips_failed"}
+    assert {k for f, k in keys if f == "pose.json"} == {"clips_ok", "clips_failed", "detection_rate"}
+    assert {k for f, k in keys if f == "compare.json"} == {"top1.frame_cnn", "top1.pose_lstm"}
+    assert not any("seconds" in k or "per_s" in k for _, k in keys)
+    assert len(keys) <= 20
+
+
+def _leaves(d: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k, v in d.items():
+        out += _leaves(v, f"{prefix}{k}.") if isinstance(v, dict) else [f"{prefix}{k}"]
+    return out
+
+
+def test_a_rerun_with_nothing_changed_leaves_metrics_diff_quiet(repo):
+    r, _ = repo
+    r.dvc("repro", "-f", "-s", "pose")  # recomputed from scratch: the same keypoints, the same manifest
+    assert r.dvc("metrics", "diff").strip() == ""
+    assert r.dvc("status").strip().endswith("up to date.") or "Data and pipelines are up to date" in r.dvc("status")
+
+
 def test_mlflow_run_has_params_metrics_and_artifacts(repo):
     from mlflow.tracking import MlflowClient
     r, _ = repo
     client = MlflowClient(f"sqlite:///{r.path / 'mlruns' / 'mlflow.db'}")
     exp = client.get_experiment_by_name("video-action-recognition")
-    runs = client.search_runs([exp.experiment_id])
-    assert {run.data.tags["model"] for run in runs} == {"frame_cnn", "pose_lstm"}
+    runs = [run for run in client.search_runs([exp.experiment_id]) if "seed" in run.data.tags]
+    assert {run.data.tags.get("model") for run in runs} >= {"frame_cnn", "pose_lstm"}
     run = next(run for run in runs if run.info.run_id == json.loads(
-        (r.path / "metrics/train.json").read_text())["mlflow_run_id"])
+        (r.path / "reports/runs/main/train.json").read_text())["mlflow_run_id"])
     assert run.data.params["train.epochs"] == "3" and run.data.params["model.name"] == "frame_cnn"
     assert "test_top1" in run.data.metrics and "best_val_acc" in run.data.metrics
     history = client.get_metric_history(run.info.run_id, "train_loss")
     assert len(history) == 3  # one point per epoch
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id)}
-    assert {"model.pt", "confusion.png", "eval.json", "train.json"} <= artifacts
+    assert {"confusion.png", "eval.json", "train.json"} <= artifacts
 
 
 def test_exp_run_other_model_reruns_only_train_and_evaluate(repo):
     r, _ = repo
     log = r.dvc("exp", "run", "-S", "model.name=pose_lstm")
     assert sorted(ran(log)) == ["evaluate", "train"]
-    diff = r.dvc("metrics", "diff")
+    diff = r.dvc("metrics", "diff", "--all")
     eval_rows = [line for line in diff.splitlines() if line.startswith("metrics/eval.json")]
-    assert any("parameters" in line for line in eval_rows), diff  # pose_lstm is far smaller than frame_cnn
-    assert json.loads((r.path / "metrics/eval.json").read_text())["model"] == "pose_lstm"
+    assert {"top1", "macro_f1"} <= {line.split()[1] for line in eval_rows}, diff
+    assert json.loads((r.path / "reports/runs/main/eval.json").read_text())["model"] == "pose_lstm"
+    assert "model.name" in r.dvc("params", "diff")
     assert "pose_lstm" in r.dvc("exp", "show", "--csv")
 
 
 def test_training_is_deterministic_on_cpu(repo):
     r, _ = repo
-    before = (r.path / "plots/history.csv").read_text()
-    r.dvc("repro", "-f", "-s", "train")
-    assert (r.path / "plots/history.csv").read_text() == before
+    before = (r.path / "plots/history/pose_lstm-seed0.csv").read_text()
+    r.dvc("repro", "-f", "-s", "compare_train@pose_lstm-0")
+    assert (r.path / "plots/history/pose_lstm-seed0.csv").read_text() == before
+
+
+def test_mlflow_model_loads_with_pyfunc_and_predicts_a_clip(repo):
+    import mlflow
+    import numpy as np
+    r, _ = repo
+    mlflow.set_tracking_uri(f"sqlite:///{r.path / 'mlruns' / 'mlflow.db'}")
+    run_id = json.loads((r.path / "reports/runs/compare/frame_cnn/seed0/train.json").read_text())["mlflow_run_id"]
+    model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
+    clip = np.random.default_rng(0).standard_normal((1, 3, 4, 64, 64)).astype(np.float32)
+    out = np.asarray(model.predict(clip))
+    assert out.shape == (1, 2) and np.isfinite(out).all()
+
+
+def test_comparison_is_a_parent_run_and_the_winner_is_the_champion(repo):
+    from mlflow.tracking import MlflowClient
+    r, _ = repo
+    client = MlflowClient(f"sqlite:///{r.path / 'mlruns' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("video-action-recognition")
+    parents = client.search_runs([exp.experiment_id], filter_string="tags.kind = 'comparison'")
+    assert parents
+    parent = parents[0]
+    children = client.search_runs([exp.experiment_id],
+                                  filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert {c.data.tags["model"] for c in children} == {"frame_cnn", "pose_lstm"}
+    champion = client.get_model_version_by_alias("video-action-recognition", "champion")
+    assert champion.run_id in {c.info.run_id for c in children}
+    assert all(c.data.tags["dvc_experiment"] == "workspace" for c in children)
+    assert len({c.info.run_name for c in children}) == len(children)
+
+
+def test_changing_the_learning_rate_reruns_training_but_not_pretraining(repo):
+    r, _ = repo
+    log = r.dvc("exp", "run", "-S", "train.lr=0.002")
+    stages = ran(log)
+    assert "pretrain" not in stages and "shifted" not in stages
+    assert {"compare_train@frame_cnn-0", "compare_train@pose_lstm-0", "train", "evaluate"} <= set(stages)
+
+
+def test_a_temporary_experiment_logs_to_the_repository_store(repo):
+    from mlflow.tracking import MlflowClient
+    r, _ = repo
+    r.dvc("exp", "run", "--temp", "-S", "train.lr=0.004", "-S", "compare.models=[pose_lstm]")
+    client = MlflowClient(f"sqlite:///{r.path / 'mlruns' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("video-action-recognition")
+    runs = client.search_runs([exp.experiment_id], filter_string="tags.dvc_experiment != 'workspace'")
+    assert any(run.data.tags.get("model") == "pose_lstm" for run in runs)

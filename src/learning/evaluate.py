@@ -3,6 +3,7 @@ confusion matrix for `dvc plots`, figures attached to the training run in MLflow
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ from src.learning.data import ClipDataset, make_dataset
 from src.learning.runs import RunPaths
 from src.reporting.metrics import classification_metrics, count_flops
 from src.reporting.tracking import quiet, tracking_uri
-from src.utils import atomic_path, write_csv, write_json
+from src.utils import atomic_path, read_json, write_csv, write_json
 
 
 @torch.inference_mode()
@@ -34,18 +35,15 @@ def predict_dataset(model, dataset: ClipDataset, batch_size: int, num_workers: i
     return torch.cat(scores).numpy(), time.perf_counter() - t0
 
 
-def save_confusion_png(path, cm: np.ndarray, classes: list[str], title: str) -> None:
+def save_confusion_png(path, y, pred, classes: list[str], title: str) -> None:
+    """scikit-learn's ConfusionMatrixDisplay, saved as a PNG (attached to the MLflow run)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(1.0 + 0.8 * len(classes), 1.0 + 0.7 * len(classes)))
-    ax.imshow(cm, cmap="Blues")
-    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right", fontsize=8)
-    ax.set_yticks(range(len(classes)), classes, fontsize=8)
-    for (i, j), v in np.ndenumerate(cm):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black")
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("actual")
+    from sklearn.metrics import ConfusionMatrixDisplay
+    fig, ax = plt.subplots(figsize=(1.5 + 0.8 * len(classes), 1.0 + 0.75 * len(classes)))
+    ConfusionMatrixDisplay.from_predictions(y, pred, labels=list(range(len(classes))), display_labels=classes, ax=ax,
+                                            colorbar=False, cmap="Blues", xticks_rotation=45)
     ax.set_title(title)
     fig.tight_layout()
     with atomic_path(path) as tmp:
@@ -53,45 +51,70 @@ def save_confusion_png(path, cm: np.ndarray, classes: list[str], title: str) -> 
     plt.close(fig)
 
 
+CURATED = ("top1", "macro_f1", "order_pair_accuracy", "shifted_top1")
+
+
 def evaluate_run(params: Params, paths: RunPaths) -> dict:
+    """Test metrics of one trained run on the test split and, where there is one, the shifted test split."""
     quiet()
     torch.set_num_threads(params.train.threads or torch.get_num_threads())
     classes = read_classes(params.paths.annotations)
+    pairs = read_order_pairs(params.paths.annotations)
     model, spec, meta = load_checkpoint(paths.checkpoint, classes)
-    ds = make_dataset(params, spec, classes, "test")
-    rows = ds.rows
-    scores, seconds = predict_dataset(model, ds, params.evaluate.batch_size)
-    y = np.array(ds.labels)
-    figures, cm = classification_metrics(y, scores, classes, read_order_pairs(params.paths.annotations))
-    views = ds.num_clips * ds.num_crops
-    per_view = count_flops(model, ds[0][0][:1]) / 1e9
-    train = meta.get("train_metrics", {})
-    figures.update(model=meta["model"], size=meta["size"], family=train.get("family"), views=views,
-                   inference_seconds=round(seconds, 2), inference_clips_per_s=round(len(y) / max(seconds, 1e-9), 2),
+    results, predictions = {}, []
+    for split in ("test", "shifted"):
+        ds = make_dataset(params, spec, classes, split, missing_ok=split == "shifted")
+        if ds is None:
+            continue
+        scores, seconds = predict_dataset(model, ds, params.evaluate.batch_size)
+        y = np.array(ds.labels)
+        figures, _ = classification_metrics(y, scores, classes, pairs)
+        pred = scores.argmax(1)
+        results[split] = dict(figures=figures, pred=pred, seconds=seconds, views=ds.num_clips * ds.num_crops, y=y,
+                              example=ds[0][0][:1])
+        predictions.append(pd.concat([pd.DataFrame({"split": split, "clip_id": ds.rows["clip_id"],
+                                                    "label": ds.rows["label"],
+                                                    "predicted": [classes[i] for i in pred]}),
+                                      pd.DataFrame(scores, columns=[f"p_{c}" for c in classes])], axis=1))
+        if split == "test":
+            write_csv(paths.confusion_csv, pd.DataFrame({"actual": [classes[i] for i in y],
+                                                         "predicted": [classes[i] for i in pred]}))
+    test = results["test"]
+    figures = dict(test["figures"])
+    if "shifted" in results:
+        shifted = results["shifted"]["figures"]
+        figures.update(shifted_top1=shifted["top1"], shifted_macro_f1=shifted["macro_f1"],
+                       shifted_test_clips=shifted["test_clips"], shifted=shifted)
+    views, seconds, n = test["views"], test["seconds"], len(test["y"])
+    per_view = count_flops(model, test["example"]) / 1e9
+    train = read_json(paths.train_json) if paths.train_json.exists() else {}
+    figures.update(model=meta["model"], size=meta["size"], family=meta.get("family"), views=views,
+                   inference_seconds=round(seconds, 2), inference_clips_per_s=round(n / max(seconds, 1e-9), 2),
                    gflops_per_view=round(per_view, 4), gflops_per_clip=round(per_view * views, 4),
                    parameters=int(sum(p.numel() for p in model.parameters())),
                    train_seconds=train.get("train_seconds"), train_clips_per_s=train.get("train_clips_per_s"),
                    loader_clips_per_s=train.get("loader_clips_per_s"))
     write_json(paths.eval_json, figures)
-    pred = scores.argmax(1)
-    write_csv(paths.confusion_csv, pd.DataFrame({"actual": [classes[i] for i in y],
-                                                 "predicted": [classes[i] for i in pred]}))
-    probs = pd.DataFrame(scores, columns=[f"p_{c}" for c in classes])
-    write_csv(paths.predictions, pd.concat([pd.DataFrame({"clip_id": rows["clip_id"], "label": rows["label"],
-                                                          "predicted": [classes[i] for i in pred]}), probs], axis=1))
-    save_confusion_png(paths.confusion_png, cm, classes, f"{meta['model']} ({meta['size']}): test top-1 "
-                                                        f"{figures['top1']:.3f}")
-    _log_to_mlflow(params, meta.get("mlflow_run_id"), figures, paths)
+    if paths.metrics_json:  # the main model's handful of figures `dvc metrics` compares
+        write_json(paths.metrics_json, {k: round(figures[k], 4) for k in CURATED if k in figures})
+    write_csv(paths.predictions, pd.concat(predictions, ignore_index=True))
+    _log_to_mlflow(params, train.get("mlflow_run_id"), figures, paths, test,
+                   f"{meta['model']} ({meta['size']}): test top-1 {figures['top1']:.3f}", classes)
+    shifted_note = (f", shifted top-1 {figures['shifted_top1']:.3f} on {figures['shifted_test_clips']} clips"
+                    if "shifted_top1" in figures else "")
     print(f"[evaluate] {meta['model']}: top-1 {figures['top1']:.3f}, top-5 {figures['top5']:.3f}, macro F1 "
-          f"{figures['macro_f1']:.3f} on {len(y)} test clips x {views} views, "
+          f"{figures['macro_f1']:.3f} on {n} test clips x {views} views{shifted_note}, "
           f"{figures['inference_clips_per_s']} clips/s", flush=True)
     return figures
 
 
-def _log_to_mlflow(params: Params, run_id: str | None, figures: dict, paths: RunPaths) -> None:
-    """Attach test figures and the confusion matrix to the model's training run."""
+def _log_to_mlflow(params: Params, run_id: str | None, figures: dict, paths: RunPaths, test: dict, title: str,
+                   classes: list[str]) -> None:
+    """Attach test figures, the full eval.json and the confusion matrix to the model's training run."""
     if not run_id:
         return
+    import tempfile
+
     from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
     client = MlflowClient(tracking_uri(params.paths.mlruns))
@@ -99,7 +122,10 @@ def _log_to_mlflow(params: Params, run_id: str | None, figures: dict, paths: Run
         for k, v in figures.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool):
                 client.log_metric(run_id, f"test_{k}", float(v))
-        for f in (paths.eval_json, paths.confusion_png):
-            client.log_artifact(run_id, str(f))
+        client.log_artifact(run_id, str(paths.eval_json))
+        with tempfile.TemporaryDirectory() as tmp:
+            png = Path(tmp) / "confusion.png"
+            save_confusion_png(png, test["y"], test["pred"], classes, title)
+            client.log_artifact(run_id, str(png))
     except MlflowException as exc:
         print(f"WARNING: could not log to MLflow run {run_id}: {exc}")

@@ -10,6 +10,7 @@ import os
 import tempfile
 import time
 from dataclasses import asdict
+from pathlib import Path
 
 import lightning as L
 import pandas as pd
@@ -21,12 +22,12 @@ from src.annotations import read_classes
 from src.config import Params, Train
 from src.learning.checkpoint import save_checkpoint
 from src.learning.data import make_dataset
-from src.learning.runs import RunPaths
+from src.learning.runs import RunPaths, resolve_init
 from src.models.build import build_model
-from src.models.registry import MODELS, input_spec
-from src.models.weights import load_local
+from src.models.registry import MODELS, RECIPE_KEYS, Recipe, input_spec
+from src.models.weights import WeightsError, load_local
 from src.reporting.metrics import count_flops
-from src.reporting.tracking import EXPERIMENT, artifact_location, flatten, quiet, tracking_uri
+from src.reporting.tracking import flatten, log_pytorch_model, mlflow_logger, quiet
 from src.utils import write_csv, write_json
 
 
@@ -35,14 +36,52 @@ def params_hash(params: Params, sections=("data", "synthetic", "trim", "frames",
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
+def load_selfsup(model: nn.Module, folder: Path) -> int:
+    """Start from the encoder the pretrain stage saved in `folder` (a Hugging Face model folder)."""
+    if not (folder / "config.json").exists():
+        raise WeightsError(f"{folder} holds no pretrained encoder: run the pretrain stage (dvc repro pretrain) "
+                           f"with this model in pretrain.models")
+    n = model.load_encoder(folder)
+    print(f"[train] initialised from the self-supervised encoder in {folder} ({n} tensors)", flush=True)
+    return n
+
+
+def decay_groups(module: nn.Module, weight_decay: float) -> list[dict]:
+    """Weight decay on weights, none on biases and norm scales (the usual AdamW split)."""
+    params = list(module.parameters())
+    return [dict(params=[p for p in params if p.ndim > 1], weight_decay=weight_decay),
+            dict(params=[p for p in params if p.ndim <= 1], weight_decay=0.0)]
+
+
+def warmup_cosine(opt, trainer, warmup_epochs: float, epochs: int) -> dict:
+    """Linear warm-up, then cosine decay to zero, stepped every batch (a Lightning scheduler config)."""
+    total = max(1, int(trainer.estimated_stepping_batches))
+    warm = min(total - 1, int(round(warmup_epochs * total / epochs)))
+
+    def factor(step):
+        if step < warm:
+            return (step + 1) / (warm + 1)
+        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
+    return dict(scheduler=torch.optim.lr_scheduler.LambdaLR(opt, factor), interval="step")
+
+
+def resolve_recipe(cfg: Train, recipe: Recipe) -> Train:
+    """The train settings one model runs with: its recipe, with every non-null params.yaml key on top."""
+    return dataclasses.replace(cfg, **{k: getattr(recipe, k) for k in RECIPE_KEYS if getattr(cfg, k) is None})
+
+
 class LitClassifier(L.LightningModule):
-    def __init__(self, model: nn.Module, cfg: Train):
+    def __init__(self, model: nn.Module, cfg: Train, channels_last: bool = False):
         super().__init__()
-        self.model, self.cfg = model, cfg
+        self.model, self.cfg, self.channels_last = model, cfg, channels_last
+        if channels_last:
+            self.model.to(memory_format=torch.channels_last_3d)
         self.train_loss = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
         self.eval_loss = nn.CrossEntropyLoss()
 
     def forward(self, x):
+        if self.channels_last and x.ndim == 5:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
         return self.model(x)
 
     def training_step(self, batch, _):
@@ -72,9 +111,7 @@ class LitClassifier(L.LightningModule):
 
     def configure_optimizers(self):
         c = self.cfg
-        decay = [p for n, p in self.named_parameters() if p.ndim > 1]
-        no_decay = [p for n, p in self.named_parameters() if p.ndim <= 1]
-        groups = [dict(params=decay, weight_decay=c.weight_decay), dict(params=no_decay, weight_decay=0.0)]
+        groups = decay_groups(self, c.weight_decay)
         if c.optimizer == "adamw":
             opt = torch.optim.AdamW(groups, lr=c.lr)
         elif c.optimizer == "sgd":
@@ -85,15 +122,7 @@ class LitClassifier(L.LightningModule):
             return opt
         if c.scheduler == "step":
             return [opt], [torch.optim.lr_scheduler.StepLR(opt, c.step_size, c.gamma)]
-        total = max(1, int(self.trainer.estimated_stepping_batches))
-        warm = min(total - 1, int(round(c.warmup_epochs * total / c.epochs)))
-
-        def cosine(step):
-            if step < warm:
-                return (step + 1) / (warm + 1)
-            return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, cosine)
-        return [opt], [dict(scheduler=sched, interval="step")]
+        return [opt], [warmup_cosine(opt, self.trainer, c.warmup_epochs, c.epochs)]
 
 
 class History(L.Callback):
@@ -127,7 +156,9 @@ def loader_throughput(dataset, batches: int = 8, batch_size: int = 8) -> float:
 def train_model(params: Params, paths: RunPaths) -> dict:
     """Train `model.name` on the stored data; writes the checkpoint, train.json and history."""
     quiet()
-    cfg, name = params.train, params.model.name
+    name = params.model.name
+    recipe = MODELS[name].recipe
+    cfg = resolve_recipe(params.train, recipe)
     L.seed_everything(params.base.seed, workers=True, verbose=False)
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     classes = read_classes(params.paths.annotations)
@@ -135,7 +166,10 @@ def train_model(params: Params, paths: RunPaths) -> dict:
     spec = input_spec(name, size)
     if spec.kind == "rgb":
         spec = dataclasses.replace(spec, crop=cfg.crop_to)
-    model = build_model(name, len(classes), size, pretrained=params.model.pretrained)
+    init = resolve_init(params, name)
+    model = build_model(name, len(classes), size, pretrained=init == "kinetics")
+    if init == "selfsup":
+        load_selfsup(model, params.paths.pretrain / name)
     if params.model.weights:
         load_local(model, params.model.weights)
     train_ds, val_ds = make_dataset(params, spec, classes, "train"), make_dataset(params, spec, classes, "val")
@@ -146,38 +180,36 @@ def train_model(params: Params, paths: RunPaths) -> dict:
                           **workers)
     val_dl = DataLoader(val_ds, batch_size=cfg.batch_size, **workers)
 
-    from lightning.pytorch.callbacks import EarlyStopping, ModelCheckpoint
-    from lightning.pytorch.loggers import MLFlowLogger
+    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
     cuda = torch.cuda.is_available() and cfg.accelerator in ("auto", "gpu", "cuda")
     precision = cfg.precision or ("16-mixed" if cuda else "32-true")
-    logger = MLFlowLogger(experiment_name=EXPERIMENT, run_name=f"{name}-{size}",
-                          tracking_uri=tracking_uri(params.paths.mlruns),
-                          artifact_location=artifact_location(params.paths.mlruns),
-                          tags={"model": name, "size": size, "family": MODELS[name].family})
+    logger = mlflow_logger(params, f"{name} seed{params.base.seed}", model=name, size=size, seed=params.base.seed,
+                           family=MODELS[name].family, init=init)
     logger.log_hyperparams(flatten({s: asdict(getattr(params, s)) for s in
-                                    ("base", "data", "trim", "frames", "pose", "model", "train")}))
+                                    ("base", "data", "trim", "frames", "pose", "model")} | {"train": asdict(cfg)}))
     history = History()
     with tempfile.TemporaryDirectory() as tmp:
         best = ModelCheckpoint(dirpath=tmp, filename="best", monitor="val_acc", mode="max", save_top_k=1,
                                save_weights_only=True)
-        callbacks = [best, history]
+        callbacks = [best, history, LearningRateMonitor(logging_interval="step")]
         if cfg.early_stopping_patience:
             callbacks.append(EarlyStopping(monitor="val_acc", mode="max", patience=cfg.early_stopping_patience))
         trainer = L.Trainer(max_epochs=cfg.epochs, accelerator=cfg.accelerator, devices=cfg.devices,
                             strategy=cfg.strategy, num_nodes=cfg.num_nodes, precision=precision,
-                            deterministic=True if not cuda else "warn", logger=logger, callbacks=callbacks,
+                            deterministic=cfg.deterministic if not cuda else "warn", logger=logger,
+                            callbacks=callbacks,
                             default_root_dir=tmp, num_sanity_val_steps=0, log_every_n_steps=1,
                             enable_model_summary=False)
-        lit = LitClassifier(model, cfg)
+        lit = LitClassifier(model, cfg, channels_last=recipe.channels_last)
         t0 = time.perf_counter()
         trainer.fit(lit, train_dl, val_dl)
         train_seconds = time.perf_counter() - t0
         if best.best_model_path:
             lit.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"])
-    model = lit.model.cpu().eval()
+    model = lit.model.cpu().to(memory_format=torch.contiguous_format).eval()
     example = val_ds[0][0][:1]
     figures = dict(
-        model=name, size=size, family=MODELS[name].family, input=spec.kind,
+        model=name, size=size, init=init, family=MODELS[name].family, input=spec.kind,
         epochs_run=int(trainer.current_epoch), best_val_acc=float(best.best_model_score or 0.0),
         train_seconds=round(train_seconds, 2),
         train_clips_per_s=round(history.clips / max(1e-9, history.busy), 2),
@@ -185,14 +217,16 @@ def train_model(params: Params, paths: RunPaths) -> dict:
         parameters=int(sum(p.numel() for p in model.parameters())),
         gflops_per_view=round(count_flops(model, example) / 1e9, 4),
         train_clips=len(train_ds), val_clips=len(val_ds), mlflow_run_id=logger.run_id)
-    if trainer.is_global_zero:
+    if trainer.is_global_zero:  # one process writes, under DDP too
+        # nothing that differs between identical reruns (timings, run ids) goes into the checkpoint
         save_checkpoint(paths.checkpoint, model, name=name, size=size, classes=classes, spec=spec,
                         params_hash=params_hash(params),
                         # preprocessing travels with the model, so src.predict needs no params.yaml
                         config={"model": asdict(params.model), "train": asdict(cfg),
                                 "trim": asdict(params.trim), "frames": asdict(params.frames),
                                 "pose": asdict(params.pose)},
-                        mlflow_run_id=logger.run_id, train_metrics=figures)
+                        family=MODELS[name].family, init=init, best_val_acc=figures["best_val_acc"],
+                        history=history.rows)
         write_json(paths.train_json, figures)
         write_csv(paths.history, pd.DataFrame(history.rows))
         client = logger.experiment
@@ -200,8 +234,31 @@ def train_model(params: Params, paths: RunPaths) -> dict:
             client.log_metric(logger.run_id, k, float(figures[k]))
         client.log_metric(logger.run_id, "parameters", float(figures["parameters"]))
         client.log_artifact(logger.run_id, str(paths.train_json))
-        client.log_artifact(logger.run_id, str(paths.checkpoint))
+        log_pytorch_model(params, logger.run_id, model, example)
     print(f"[train] {name} ({size}): best val acc {figures['best_val_acc']:.3f} after {figures['epochs_run']} "
           f"epochs, {train_seconds:.1f} s, {figures['train_clips_per_s']} train clips/s, "
           f"loader {figures['loader_clips_per_s']} clips/s", flush=True)
+    return figures
+
+
+def reuse_comparison_run(params: Params, paths: RunPaths) -> dict | None:
+    """When the comparison already trained `model.name` with these very settings, take its run instead of
+    training the same model twice: copy its checkpoint, figures and curves. None when there is none."""
+    import shutil
+
+    from src.learning.runs import comparison_params
+    from src.utils import atomic_path, read_json
+    other = RunPaths(comparison_params(params, params.model.name, params.base.seed), compare=True)
+    if params.model.weights or not other.checkpoint.exists() or not other.train_json.exists():
+        return None
+    meta = torch.load(other.checkpoint, map_location="cpu", weights_only=False)
+    if meta.get("params_hash") != params_hash(params) or "history" not in meta:
+        return None
+    with atomic_path(paths.checkpoint) as tmp:
+        shutil.copyfile(other.checkpoint, tmp)
+    figures = read_json(other.train_json)
+    write_json(paths.train_json, figures)
+    write_csv(paths.history, pd.DataFrame(meta["history"]))
+    print(f"[train] {params.model.name}: the comparison trained it with the same data and settings; "
+          f"reusing {other.checkpoint} (best val acc {figures['best_val_acc']:.3f})", flush=True)
     return figures

@@ -19,24 +19,24 @@ __all__ = ["BUILDERS", "build_model", "input_spec"]
 INPUT_KEYS = ("num_frames", "size")  # preset keys that describe the input; builders take them only if they ask
 
 
-def _frame_cnn(num_classes, pretrained, layers):
-    return resnet2d.FrameCNN(num_classes, layers, pretrained)
+def _frame_cnn(num_classes, pretrained, layers, width=64):
+    return resnet2d.FrameCNN(num_classes, layers, pretrained, width)
 
 
-def _cnn_lstm(num_classes, pretrained, layers, hidden):
-    return resnet2d.CNNLSTM(num_classes, layers, hidden, pretrained)
+def _cnn_lstm(num_classes, pretrained, layers, hidden, width=64):
+    return resnet2d.CNNLSTM(num_classes, layers, hidden, pretrained, width)
 
 
 def _c3d(num_classes, pretrained, widths, convs, fc_dim, stem, motion="none"):
     if pretrained:
         raise WeightsError("c3d is written here and trained from scratch: no published weights; "
-                           "set model.pretrained: false (or model.weights to a checkpoint of yours)")
+                           "set model.init to scratch (or model.weights to a checkpoint of yours)")
     return c3d.C3D(num_classes, widths, convs, fc_dim, stem=stem, motion=motion)
 
 
 def _video_resnet(name):
-    def build(num_classes, pretrained, layers):
-        return zoo.video_resnet(name, num_classes, layers, pretrained)
+    def build(num_classes, pretrained, layers, width=64):
+        return zoo.video_resnet(name, num_classes, layers, width, pretrained)
     return build
 
 
@@ -45,24 +45,25 @@ def _mvit(num_classes, pretrained, num_frames, size, blocks):
 
 
 def _x3d(name):
-    def build(num_classes, pretrained, num_frames, size, depth_factor, bottleneck_factor=2.25, head_dim_out=2048):
+    def build(num_classes, pretrained, num_frames, size, depth_factor, bottleneck_factor=2.25, head_dim_out=2048,
+              dropout=0.5):
         return zoo.x3d(name, num_classes, num_frames, size, depth_factor, bottleneck_factor=bottleneck_factor,
-                       head_dim_out=head_dim_out, pretrained=pretrained)
+                       head_dim_out=head_dim_out, dropout=dropout, pretrained=pretrained)
     return build
 
 
-def _slowfast(num_classes, pretrained, num_frames, size, depth):
-    return zoo.SlowFast(num_classes, num_frames, size, depth, pretrained=pretrained)
+def _slowfast(num_classes, pretrained, num_frames, size, depth, width=64, dropout=0.5):
+    return zoo.SlowFast(num_classes, num_frames, size, depth, width=width, dropout=dropout, pretrained=pretrained)
 
 
-def _videomae(num_classes, pretrained, num_frames, size, hidden, layers, heads):
-    return zoo.VideoMAE(num_classes, num_frames, size, hidden, layers, heads, pretrained)
+def _videomae(num_classes, pretrained, num_frames, size, hidden, layers, heads, patch=16, tubelet=2, drop_path=0.0):
+    return zoo.VideoMAE(num_classes, num_frames, size, hidden, layers, heads, patch, tubelet, drop_path, pretrained)
 
 
-def _pose_lstm(num_classes, pretrained, hidden, layers):
+def _pose_lstm(num_classes, pretrained, hidden, layers, velocity=False):
     if pretrained:
-        raise WeightsError("pose_lstm has no published weights; set model.pretrained: false")
-    return pose_lstm.PoseLSTM(num_classes, hidden=hidden, layers=layers)
+        raise WeightsError("pose_lstm has no published weights; set model.init to scratch")
+    return pose_lstm.PoseLSTM(num_classes, hidden=hidden, layers=layers, velocity=velocity)
 
 
 # one constructor per registry entry (tests/test_models.py checks the two hold the same names)

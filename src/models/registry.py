@@ -29,12 +29,37 @@ class InputSpec:
 
 
 @dataclass(frozen=True)
+class Recipe:
+    """How a model trains at its small size on this pipeline's data: the per-model settings that
+    mmaction2 configs and pytorchvideo recipes fix. A non-null key of params.yaml's `train` section
+    overrides the recipe of every model it trains."""
+    epochs: int
+    batch_size: int
+    optimizer: str         # adamw | sgd | asgd
+    lr: float
+    warmup_epochs: float
+    weight_decay: float
+    label_smoothing: float
+    mixup_alpha: float     # > 0: MixUp
+    channels_last: bool = False  # channels-last 3D memory layout (faster for some 3D CNNs on CPU)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+RECIPE_KEYS = ("epochs", "batch_size", "optimizer", "lr", "warmup_epochs", "weight_decay", "label_smoothing",
+               "mixup_alpha")
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     family: str          # "frame", "temporal" or "pose"
     kind: str            # "rgb" or "pose"
     sizes: dict          # size name -> dict(num_frames=, size=, **builder kwargs)
     reference: str
-    pretrained: str = "" # what model.pretrained loads (full size only)
+    recipe: Recipe = None  # set on every entry below
+    pretrained: str = "" # what model.init=kinetics loads (full size only)
+    selfsup: str = ""    # the self-supervised pretraining the pretrain stage can run for it
     imagenet_norm: bool = False
 
 
@@ -50,21 +75,25 @@ def _x3d_sizes(small: tuple, full: tuple) -> dict:
     return sizes
 
 
+# the settings every model trained with before per-model recipes (src/learning/train.py, 12 epochs)
+BASELINE = Recipe(epochs=12, batch_size=8, optimizer="adamw", lr=1e-3, warmup_epochs=1.0, weight_decay=0.01,
+                  label_smoothing=0.1, mixup_alpha=0.0)
+
 MODELS: dict[str, ModelEntry] = {
     "frame_cnn": ModelEntry(
-        "frame", "rgb", imagenet_norm=True,
+        family="frame", kind="rgb", recipe=BASELINE, imagenet_norm=True,
         sizes={"small": dict(num_frames=4, size=64, layers=(1, 1, 1, 1)),
                "full": dict(num_frames=8, size=224, layers=(2, 2, 2, 2))},
         reference="ResNet-18 on single frames, mean of frame logits (image-classification baseline)",
         pretrained="torchvision ResNet18_Weights.IMAGENET1K_V1"),
     "cnn_lstm": ModelEntry(
-        "temporal", "rgb", imagenet_norm=True,
+        family="temporal", kind="rgb", recipe=BASELINE, imagenet_norm=True,
         sizes={"small": dict(num_frames=8, size=64, layers=(1, 1, 1, 1), hidden=128),
                "full": dict(num_frames=16, size=224, layers=(2, 2, 2, 2), hidden=512)},
         reference="ResNet-18 frame features -> LSTM (Donahue et al. 2015, LRCN)",
         pretrained="torchvision ResNet18_Weights.IMAGENET1K_V1 (backbone)"),
     "c3d": ModelEntry(
-        "temporal", "rgb",
+        family="temporal", kind="rgb", recipe=BASELINE,
         sizes={"small": dict(num_frames=8, size=64, widths=(32, 64, 128, 256), convs=(1, 1, 2, 2), fc_dim=256,
                              stem=True, motion="diff"),
                "full": dict(num_frames=16, size=112, widths=(64, 128, 256, 512, 512), convs=(1, 1, 2, 2, 2),
@@ -72,49 +101,50 @@ MODELS: dict[str, ModelEntry] = {
         reference="C3D (Tran et al. 2015), written here with batch norm, trained from scratch; the small size "
                   "reads frame differences (TSN's RGB-diff input)"),
     "r3d_18": ModelEntry(
-        "temporal", "rgb",
+        family="temporal", kind="rgb", recipe=BASELINE,
         sizes={"small": dict(num_frames=8, size=64, layers=(1, 1, 1, 1)),
                "full": dict(num_frames=16, size=112, layers=(2, 2, 2, 2))},
         reference="torchvision R3D-18 (Tran et al. 2018)", pretrained="torchvision R3D_18_Weights.KINETICS400_V1"),
     "mc3_18": ModelEntry(
-        "temporal", "rgb",
+        family="temporal", kind="rgb", recipe=BASELINE,
         sizes={"small": dict(num_frames=8, size=64, layers=(1, 1, 1, 1)),
                "full": dict(num_frames=16, size=112, layers=(2, 2, 2, 2))},
         reference="torchvision MC3-18 (Tran et al. 2018)", pretrained="torchvision MC3_18_Weights.KINETICS400_V1"),
     "r2plus1d_18": ModelEntry(
-        "temporal", "rgb",
+        family="temporal", kind="rgb", recipe=BASELINE,
         sizes={"small": dict(num_frames=8, size=64, layers=(1, 1, 1, 1)),
                "full": dict(num_frames=16, size=112, layers=(2, 2, 2, 2))},
         reference="torchvision R(2+1)D-18 (Tran et al. 2018)",
         pretrained="torchvision R2Plus1D_18_Weights.KINETICS400_V1"),
     "mvit_v2_s": ModelEntry(
-        "temporal", "rgb",
+        family="temporal", kind="rgb", recipe=BASELINE,
         sizes={"small": dict(num_frames=8, size=64, blocks=4),
                "full": dict(num_frames=16, size=224, blocks=0)},
         reference="torchvision MViT-v2-S (Li et al. 2022)", pretrained="torchvision MViT_V2_S_Weights.KINETICS400_V1"),
-    "x3d_xs": ModelEntry("temporal", "rgb", sizes=_x3d_sizes((4, 64, 1.0), (4, 160, 2.2)),
+    "x3d_xs": ModelEntry(family="temporal", kind="rgb", recipe=BASELINE, sizes=_x3d_sizes((4, 64, 1.0), (4, 160, 2.2)),
                          reference="pytorchvideo X3D-XS (Feichtenhofer 2020)",
                          pretrained="pytorchvideo hub X3D_XS.pyth (Kinetics-400)"),
-    "x3d_s": ModelEntry("temporal", "rgb", sizes=_x3d_sizes((12, 64, 1.5), (13, 160, 2.2)),
+    "x3d_s": ModelEntry(family="temporal", kind="rgb", recipe=BASELINE, sizes=_x3d_sizes((12, 64, 1.5), (13, 160, 2.2)),
                         reference="pytorchvideo X3D-S (Feichtenhofer 2020)",
                         pretrained="pytorchvideo hub X3D_S.pyth (Kinetics-400)"),
-    "x3d_m": ModelEntry("temporal", "rgb", sizes=_x3d_sizes((16, 96, 2.2), (16, 224, 2.2)),
+    "x3d_m": ModelEntry(family="temporal", kind="rgb", recipe=BASELINE, sizes=_x3d_sizes((16, 96, 2.2), (16, 224, 2.2)),
                         reference="pytorchvideo X3D-M (Feichtenhofer 2020)",
                         pretrained="pytorchvideo hub X3D_M.pyth (Kinetics-400)"),
     "slowfast_r50": ModelEntry(
-        "temporal", "rgb",
+        family="temporal", kind="rgb", recipe=BASELINE,
         sizes={"small": dict(num_frames=8, size=64, depth=18), "full": dict(num_frames=32, size=224, depth=50)},
         reference="pytorchvideo SlowFast R50 8x8 (Feichtenhofer et al. 2019), two pathways from one clip",
         pretrained="pytorchvideo hub SLOWFAST_8x8_R50.pyth (Kinetics-400)"),
     "videomae": ModelEntry(
-        "temporal", "rgb",
+        family="temporal", kind="rgb", recipe=BASELINE,
         sizes={"small": dict(num_frames=8, size=64, hidden=192, layers=4, heads=3),
                "full": dict(num_frames=16, size=224, hidden=768, layers=12, heads=12)},
         reference="transformers VideoMAEForVideoClassification (Tong et al. 2022)",
+        selfsup="VideoMAE masked-video pretraining: tube masking, normalised-pixel target (src/learning/pretrain.py)",
         pretrained="Hugging Face MCG-NJU/videomae-base-finetuned-kinetics"),
     "pose_lstm": ModelEntry(
-        "pose", "pose",
-        sizes={"small": dict(num_frames=16, hidden=96, layers=2), "full": dict(num_frames=32, hidden=256, layers=2)},
+        family="pose", kind="pose", recipe=BASELINE,
+        sizes={"small": dict(num_frames=12, hidden=96, layers=2), "full": dict(num_frames=32, hidden=256, layers=2)},
         reference="bidirectional LSTM over MediaPipe keypoint sequences"),
 }
 
@@ -130,3 +160,7 @@ def input_spec(name: str, size: str = "small") -> InputSpec:
     preset = entry.sizes[size]
     norm = dict(mean=IMAGENET_MEAN, std=IMAGENET_STD) if entry.imagenet_norm else {}
     return InputSpec(kind=entry.kind, num_frames=preset["num_frames"], size=preset.get("size", 0), **norm)
+
+
+if __name__ == "__main__":  # `python -m src.models.registry`: every registered model, as a YAML list
+    print("[" + ",".join(MODELS) + "]")

@@ -29,7 +29,7 @@ def fetch_url_state(url: str, what: str) -> dict:
         raise WeightsError(
             f"pretrained weights for {what} are not on this machine and could not be downloaded ({exc}). "
             f"Download {url} to {_hub_dir() / url.rsplit('/', 1)[-1]}, or set model.weights to a local "
-            f"file, or set model.pretrained: false") from exc
+            f"file, or set model.init: scratch") from exc
 
 
 def torchvision_weights(enum_name: str, member: str = "KINETICS400_V1") -> dict:
@@ -47,17 +47,25 @@ def pytorchvideo_weights(filename: str) -> dict:
 def load_matching(model: nn.Module, state: dict, source: str) -> list[str]:
     """Load every tensor whose name and shape match; the rest (the class head) stays fresh.
 
-    Fails when the weights clearly belong to another architecture.
+    Fails when the weights clearly belong to another architecture, or to another size or input shape
+    of this one (a tensor of the body, not only the class count, differs), naming both shapes.
     """
     own = model.state_dict()
     matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     skipped = sorted(k for k in own if k not in matched)
     n_own = sum(v.numel() for v in own.values())
-    n_matched = sum(v.numel() for v in matched.values())
-    if n_own and n_matched / n_own < 0.5:
-        raise WeightsError(f"{source}: only {n_matched}/{n_own} parameters fit this architecture; "
-                           f"are these weights for another model or size? (model.size=full matches the "
+    n_named = sum(v.numel() for k, v in own.items() if k in state)
+    if n_own and n_named / n_own < 0.5:
+        raise WeightsError(f"{source}: only {sum(v.numel() for v in matched.values())}/{n_own} parameters fit this "
+                           f"architecture; are these weights for another model? (model.size=full matches the "
                            f"published weights)")
+    wrong = [(k, tuple(state[k].shape), tuple(own[k].shape)) for k in own
+             if k in state and state[k].shape != own[k].shape
+             and not (state[k].ndim == own[k].ndim and state[k].shape[1:] == own[k].shape[1:])]  # the class head
+    if wrong:
+        detail = "; ".join(f"{k}: weights {w}, model {m}" for k, w, m in wrong[:3])
+        raise WeightsError(f"{source}: weights of another size or input shape ({len(wrong)} tensor(s) differ: "
+                           f"{detail}); build the model with the size and input the weights were made for")
     model.load_state_dict(matched, strict=False)
     return skipped
 

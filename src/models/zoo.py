@@ -13,16 +13,51 @@ from src.models.weights import VIDEOMAE_HUB_ID, WeightsError, load_matching, pyt
 TV_VIDEO_RESNETS = {"r3d_18": "R3D_18_Weights", "mc3_18": "MC3_18_Weights", "r2plus1d_18": "R2Plus1D_18_Weights"}
 
 
-def video_resnet(name: str, num_classes: int, layers=(2, 2, 2, 2), pretrained: bool = False) -> nn.Module:
+def video_resnet(name: str, num_classes: int, layers=(2, 2, 2, 2), width: int = 64,
+                 pretrained: bool = False) -> nn.Module:
+    """torchvision's R3D / MC3 / R(2+1)D; `width` < 64 narrows every stage (stem w, stages w..8w).
+
+    torchvision fixes the widths at 64..512; the narrow variant reuses its blocks, convolution
+    makers and _make_layer, and swaps the stem and stages, since at 64 px on two CPU cores the
+    full width trains at under 5 clips/s.
+    """
     from torchvision.models.video import resnet as vr
     blocks = {"r3d_18": ([vr.Conv3DSimple] * 4, vr.BasicStem),
               "mc3_18": ([vr.Conv3DSimple] + [vr.Conv3DNoTemporal] * 3, vr.BasicStem),
               "r2plus1d_18": ([vr.Conv2Plus1D] * 4, vr.R2Plus1dStem)}
     conv_makers, stem = blocks[name]
     model = vr.VideoResNet(vr.BasicBlock, conv_makers, list(layers), stem, num_classes=num_classes)
+    if width != 64:
+        _narrow(model, conv_makers, layers, width, separable_stem=name == "r2plus1d_18")
     if pretrained:
         load_matching(model, torchvision_weights(TV_VIDEO_RESNETS[name]), name)
     return model
+
+
+def _narrow(model: nn.Module, conv_makers, layers, w: int, separable_stem: bool) -> None:
+    from torchvision.models.video import resnet as vr
+    if separable_stem:  # R(2+1)D's stem: spatial 1x7x7 then temporal 3x1x1, mid width as torchvision's 45/64
+        mid = max(8, w * 45 // 64)
+        model.stem = nn.Sequential(nn.Conv3d(3, mid, (1, 7, 7), (1, 2, 2), (0, 3, 3), bias=False),
+                                   nn.BatchNorm3d(mid), nn.ReLU(inplace=True),
+                                   nn.Conv3d(mid, w, (3, 1, 1), 1, (1, 0, 0), bias=False),
+                                   nn.BatchNorm3d(w), nn.ReLU(inplace=True))
+    else:
+        model.stem = nn.Sequential(nn.Conv3d(3, w, (3, 7, 7), (1, 2, 2), (1, 3, 3), bias=False),
+                                   nn.BatchNorm3d(w), nn.ReLU(inplace=True))
+    model.inplanes = w
+    for i, (maker, n) in enumerate(zip(conv_makers, layers)):
+        setattr(model, f"layer{i + 1}", model._make_layer(vr.BasicBlock, maker, w * 2 ** i, n, stride=1 if i == 0 else 2))
+    model.fc = nn.Linear(w * 8, model.fc.out_features)
+    for m in model.modules():  # torchvision's initialisation
+        if isinstance(m, nn.Conv3d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm3d):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.constant_(m.bias, 0)
 
 
 # --- torchvision MViT v2 (Li et al. 2022) ----------------------------------------------
@@ -30,7 +65,9 @@ def mvit(num_classes: int, num_frames: int, size: int, blocks: int = 0, pretrain
     """blocks=0: the published MViT-v2-S; otherwise a narrow stack of `blocks` blocks."""
     from torchvision.models.video import mvit as tm
     if not blocks:
-        model = tm.mvit_v2_s(num_classes=num_classes, spatial_size=(size, size), temporal_size=num_frames)
+        if (num_frames, size) != (16, 224):
+            raise ValueError(f"the published MViT-v2-S takes 16x224x224 clips (got {num_frames}x{size}x{size})")
+        model = tm.mvit_v2_s(num_classes=num_classes)
         if pretrained:
             load_matching(model, torchvision_weights("MViT_V2_S_Weights"), "mvit_v2_s")
         return model
@@ -52,26 +89,30 @@ X3D_HUB = {"x3d_xs": "X3D_XS.pyth", "x3d_s": "X3D_S.pyth", "x3d_m": "X3D_M.pyth"
 
 def x3d(name: str, num_classes: int, num_frames: int, size: int, depth_factor: float = 2.2,
         width_factor: float = 2.0, bottleneck_factor: float = 2.25, head_dim_out: int = 2048,
-        pretrained: bool = False) -> nn.Module:
+        dropout: float = 0.5, pretrained: bool = False) -> nn.Module:
     from pytorchvideo.models.x3d import create_x3d
     model = create_x3d(input_clip_length=num_frames, input_crop_size=size, model_num_class=num_classes,
                        depth_factor=depth_factor, width_factor=width_factor, bottleneck_factor=bottleneck_factor,
-                       head_dim_out=head_dim_out, head_activation=None)
+                       head_dim_out=head_dim_out, head_activation=None, dropout_rate=dropout)
     if pretrained:
         load_matching(model, pytorchvideo_weights(X3D_HUB[name]), name)
     return model
 
 
 class SlowFast(nn.Module):
-    """Two pathways from one clip: the fast one sees every frame, the slow one every alpha-th."""
+    """Two pathways from one clip: the fast one sees every frame, the slow one every alpha-th.
+
+    width: the slow pathway's stem channels (64 published; the fast pathway has width / 8), so a
+    smaller width narrows every stage of both pathways."""
 
     def __init__(self, num_classes: int, num_frames: int, size: int, depth: int = 50, alpha: int = 4,
-                 pretrained: bool = False):
+                 width: int = 64, dropout: float = 0.5, pretrained: bool = False):
         super().__init__()
         from pytorchvideo.models.slowfast import create_slowfast
         self.alpha = alpha
         s = size // 32
-        self.net = create_slowfast(model_depth=depth, model_num_class=num_classes,
+        self.net = create_slowfast(model_depth=depth, model_num_class=num_classes, stem_dim_outs=(width, width // 8),
+                                   dropout_rate=dropout,
                                    head_pool_kernel_sizes=((num_frames // alpha, s, s), (num_frames, s, s)))
         if pretrained:
             load_matching(self.net, pytorchvideo_weights("SLOWFAST_8x8_R50.pyth"), "slowfast_r50")
@@ -83,11 +124,22 @@ class SlowFast(nn.Module):
 
 
 # --- transformers VideoMAE (Tong et al. 2022) ----------------------------------------------
+def videomae_config(num_frames: int, size: int, hidden: int, layers: int, heads: int, patch: int = 16,
+                    tubelet: int = 2, **extra):
+    """The encoder configuration the classifier and the self-supervised pretraining (src/learning/pretrain.py)
+    share, so pretrained encoder weights always fit the classifier built from the same preset."""
+    from transformers import VideoMAEConfig
+    return VideoMAEConfig(image_size=size, num_frames=num_frames, hidden_size=hidden, num_hidden_layers=layers,
+                          num_attention_heads=heads, intermediate_size=4 * hidden, patch_size=patch,
+                          tubelet_size=tubelet, use_mean_pooling=True, **extra)
+
+
 class VideoMAE(nn.Module):
     def __init__(self, num_classes: int, num_frames: int, size: int, hidden: int = 768, layers: int = 12,
-                 heads: int = 12, pretrained: bool = False):
+                 heads: int = 12, patch: int = 16, tubelet: int = 2, drop_path: float = 0.0,
+                 pretrained: bool = False):
         super().__init__()
-        from transformers import VideoMAEConfig, VideoMAEForVideoClassification
+        from transformers import VideoMAEForVideoClassification
         self.num_classes = num_classes
         if pretrained:
             try:
@@ -99,9 +151,8 @@ class VideoMAE(nn.Module):
                     f"downloaded ({str(exc).splitlines()[0]}). Run `huggingface-cli download {VIDEOMAE_HUB_ID}` "
                     f"where there is network, or save the model folder and set model.weights to it") from exc
         else:
-            cfg = VideoMAEConfig(image_size=size, num_frames=num_frames, hidden_size=hidden,
-                                 num_hidden_layers=layers, num_attention_heads=heads,
-                                 intermediate_size=4 * hidden, num_labels=num_classes, use_mean_pooling=True)
+            cfg = videomae_config(num_frames, size, hidden, layers, heads, patch, tubelet, num_labels=num_classes,
+                                  drop_path_rate=drop_path)
             self.hf = VideoMAEForVideoClassification(cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # B×C×T×H×W -> pixel_values B×T×C×H×W
@@ -111,9 +162,36 @@ class VideoMAE(nn.Module):
         self.hf.save_pretrained(folder)
 
     def load_hf_folder(self, folder: Path) -> list[str]:
+        """Weights saved by save_hf_folder (or any VideoMAE classifier folder); the class head is replaced
+        when the class count differs."""
         from transformers import VideoMAEForVideoClassification
         loaded, info = VideoMAEForVideoClassification.from_pretrained(
             folder, num_labels=self.num_classes, ignore_mismatched_sizes=True, output_loading_info=True)
         load_matching(self.hf, loaded.state_dict(), str(folder))
         # keys whose shapes differed (the class head) were freshly initialised: report them as replaced
         return sorted(f"hf.{k[0] if isinstance(k, (tuple, list)) else k}" for k in info.get("mismatched_keys", []))
+
+    def load_encoder(self, folder: Path) -> int:
+        """Load the encoder of a VideoMAEForPreTraining folder (as the pretrain stage saves it); returns the
+        number of tensors loaded.
+
+        Every encoder tensor must be there with its shape: weights pretrained at another size or input
+        shape are an error naming both shapes, never a silent partial load.
+        """
+        from transformers import VideoMAEForPreTraining
+        try:
+            pre = VideoMAEForPreTraining.from_pretrained(folder)
+        except (OSError, ValueError) as exc:
+            raise WeightsError(f"{folder}: not a VideoMAE pretraining folder ({str(exc).splitlines()[0]})") from exc
+        own, enc = self.hf.videomae.state_dict(), pre.videomae.state_dict()
+        missing = sorted(set(own) - set(enc))
+        if missing:
+            raise WeightsError(f"{folder}: no encoder weights for {', '.join(missing[:3])}: not a VideoMAE "
+                               f"pretraining of this architecture")
+        wrong = [(k, tuple(enc[k].shape), tuple(own[k].shape)) for k in own if enc[k].shape != own[k].shape]
+        if wrong:
+            k, w, m = wrong[0]
+            raise WeightsError(f"{folder}: pretrained for another size or input shape: {k} is {w} there but {m} "
+                               f"in this model ({len(wrong)} tensor(s) differ)")
+        self.hf.videomae.load_state_dict(enc)
+        return len(own)

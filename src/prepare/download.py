@@ -111,7 +111,7 @@ def download_all(params: Params) -> tuple[pd.DataFrame, dict]:
     fn = functools.partial(_acquire_one, params=params, raw_dir=raw_dir)
     results = []
     with open(raw_dir / JOURNAL, "a") as journal:
-        for _, res in map_clips(fn, todo, params.download.workers, "download"):
+        for _, res in map_clips(fn, todo, params.download.workers, "download", compute=params.compute):
             journal.write(json.dumps(res, default=str) + "\n")
             journal.flush()
             results.append(res)

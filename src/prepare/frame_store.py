@@ -92,6 +92,6 @@ def _extract_one(row: dict, clips_dir: Path, frames_dir: Path, cfg: Frames) -> d
         return {**out, "status": "failed", "reason": str(exc)[:300], "bytes": 0, "num_frames": 0}
 
 
-def extract_all(rows: list[dict], clips_dir: Path, frames_dir: Path, cfg: Frames):
+def extract_all(rows: list[dict], clips_dir: Path, frames_dir: Path, cfg: Frames, compute=None):
     fn = functools.partial(_extract_one, clips_dir=clips_dir, frames_dir=frames_dir, cfg=cfg)
-    return run_clips(fn, rows, frames_dir, cfg.workers, "frames")
+    return run_clips(fn, rows, frames_dir, cfg.workers, "frames", compute=compute)

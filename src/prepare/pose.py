@@ -118,12 +118,12 @@ def _pose_one(row: dict, frames_dir: Path, pose_dir: Path) -> dict:
                 "mediapipe_s": 0.0, "worker_s": time.perf_counter() - t0}
 
 
-def extract_all(rows: list[dict], frames_dir: Path, pose_dir: Path, cfg: Pose):
+def extract_all(rows: list[dict], frames_dir: Path, pose_dir: Path, cfg: Pose, compute=None):
     check_model_available(cfg.model_complexity)  # in the parent, before any worker starts
     fn = functools.partial(_pose_one, frames_dir=frames_dir, pose_dir=pose_dir)
     # spawn: a MediaPipe graph alive in the parent (predict, benchmarks) does not survive a fork
-    return run_clips(fn, rows, pose_dir, cfg.workers, "pose", initializer=_init_worker, initargs=(cfg,),
-                     start_method="spawn")
+    return run_clips(fn, rows, pose_dir, cfg.workers, "pose", timing=("mediapipe_s", "worker_s"),
+                     initializer=_init_worker, initargs=(cfg,), start_method="spawn", compute=compute)
 
 
 def detection_summary(manifest, wall_s: float | None = None, workers: int = 1) -> dict:

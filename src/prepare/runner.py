@@ -6,6 +6,10 @@ the end of the run). The runner maps it over the clips in parallel with a
 progress bar, writes the manifest atomically, prints the stage's one-line
 summary and its skipped clips, and fails the stage only when a class falls
 below `data.min_clips_per_class`.
+
+Where the clips run is `compute.executor`: `local`, a process pool of the
+stage's `workers`, or `ray`, the same function as Ray tasks on a cluster
+(src/prepare/ray_executor.py). Both give the same manifests and files.
 """
 from __future__ import annotations
 
@@ -22,14 +26,21 @@ from src.utils import StageReport, clean_tmp
 
 
 def map_clips(fn: Callable[[dict], dict], rows: list[dict], workers: int, desc: str, initializer=None,
-              initargs=(), start_method: str | None = None) -> Iterator[tuple[dict, dict]]:
-    """Apply fn to rows over `workers` processes with a tqdm bar; yields (row, result) as each finishes.
+              initargs=(), start_method: str | None = None, compute=None) -> Iterator[tuple[dict, dict]]:
+    """Apply fn to rows over `workers` processes (or Ray tasks, when `compute.executor` is ray) with a tqdm
+    bar; yields (row, result) as each finishes.
 
     Results come back in completion order; fn must catch its own per-clip errors and return them.
     `start_method="spawn"` for workers that must not inherit the parent's state (MediaPipe graphs).
     """
     bar = tqdm(total=len(rows), desc=desc, unit="clip", dynamic_ncols=True)
     try:
+        if compute is not None and compute.executor == "ray":
+            from src.prepare.ray_executor import map_ray
+            for row, result in map_ray(fn, rows, workers, compute, initializer, initargs):
+                yield row, result
+                bar.update()
+            return
         if workers <= 1 or len(rows) <= 1:
             if initializer:
                 initializer(*initargs)
@@ -50,13 +61,18 @@ def map_clips(fn: Callable[[dict], dict], rows: list[dict], workers: int, desc: 
 
 
 def run_clips(fn: Callable[[dict], dict], rows: list[dict], out_dir: Path, workers: int, desc: str,
-              **pool) -> pd.DataFrame:
-    """Map fn over rows into out_dir (leftovers of an interrupted run removed first); writes and returns
-    out_dir/manifest.csv, sorted by clip_id so the same inputs give the same bytes."""
+              timing: tuple = (), **pool) -> pd.DataFrame:
+    """Map fn over rows into out_dir (leftovers of an interrupted run removed first); writes
+    out_dir/manifest.csv, sorted by clip_id and without the `timing` columns, so the same inputs give
+    the same bytes; returns the manifest with the timing columns (for the stage's summary)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     clean_tmp(out_dir)
-    return write_manifest(out_dir, [result for _, result in map_clips(fn, rows, workers, desc, **pool)])
+    results = [result for _, result in map_clips(fn, rows, workers, desc, **pool)]
+    clean_tmp(out_dir)  # what a killed worker left half-written never becomes part of the output
+    write_manifest(out_dir, [{k: v for k, v in r.items() if k not in timing} for r in results])
+    df = pd.DataFrame(results)
+    return df.sort_values("clip_id").reset_index(drop=True) if len(df) else df
 
 
 def finish_clip_stage(report: StageReport, params: Params, manifest: pd.DataFrame, extra_check=None,

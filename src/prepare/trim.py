@@ -57,6 +57,6 @@ def _trim_one(row: dict, raw_dir: Path, clips_dir: Path, cfg: Trim) -> dict:
         return {**out, "status": "failed", "reason": str(exc)[:300], "bytes": 0}
 
 
-def trim_all(rows: list[dict], raw_dir: Path, clips_dir: Path, cfg: Trim):
+def trim_all(rows: list[dict], raw_dir: Path, clips_dir: Path, cfg: Trim, compute=None):
     fn = functools.partial(_trim_one, raw_dir=raw_dir, clips_dir=clips_dir, cfg=cfg)
-    return run_clips(fn, rows, clips_dir, cfg.workers, "trim")
+    return run_clips(fn, rows, clips_dir, cfg.workers, "trim", compute=compute)

@@ -1,125 +1,237 @@
-"""Comparison of the models trained under the same data, split and budget:
-metrics/compare.json, reports/compare.md (table + verdict in words), reports/compare.png."""
+"""The comparison: every (model, seed) run's test predictions turned into figures that can be trusted.
+
+Per model: top-1, macro F1, order-pair accuracy and shifted top-1 as mean ± standard deviation over
+training seeds, each with a 95% bootstrap interval that resamples test clips (scipy.stats.bootstrap,
+the same resamples for every model, so intervals are paired). Every model is tested against the best
+one on the same clips: McNemar's exact test on clip-level correctness (statsmodels), a paired
+bootstrap interval of the accuracy difference, and Holm's correction over the comparisons. A verdict
+says only what the data shows: "A beats B by d (95% CI [a, b], p = ...)", "no significant
+difference", or "too few test clips to tell".
+
+With several seeds, a clip's correctness is the share of seeds that got it right (bootstrap), and
+"right in most seeds" for McNemar's binary table.
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from src.utils import atomic_path, read_json, write_json
+import numpy as np
+import pandas as pd
 
-COLUMNS = [("top1", "top-1"), ("top5", "top-5"), ("mean_class_accuracy", "mean class acc"),
-           ("macro_precision", "macro P"), ("macro_recall", "macro R"), ("macro_f1", "macro F1"),
-           ("order_pair_accuracy", "order-pair acc"), ("test_clips", "test clips"),
-           ("train_seconds", "train s"), ("train_clips_per_s", "train clips/s"),
-           ("loader_clips_per_s", "loader clips/s"), ("inference_clips_per_s", "infer clips/s"),
-           ("parameters", "params"), ("gflops_per_clip", "GFLOPs/clip")]
-FAMILY_NAMES = {"frame": "per-frame image model", "temporal": "temporal RGB model", "pose": "pose model"}
+from src.utils import read_json
+
+FAMILIES = {"frame": "per-frame image model", "temporal": "video model", "pose": "pose model"}
+MIN_CLIPS_PER_CLASS = 10   # fewer test clips per class than this: too few to name a winner
+ALPHA = 0.05
+N_RESAMPLES = 2000
 
 
-def collect(names: list[str], metrics_root: Path) -> dict:
-    rows = {}
+class CompareError(RuntimeError):
+    """A run the comparison needs is missing or does not match the others."""
+
+
+@dataclass
+class Runs:
+    """The test predictions of one model under every seed, aligned on the same clips."""
+    name: str
+    family: str
+    seeds: list[int]
+    truths: dict                  # split -> clips' true class indices
+    preds: dict                   # split -> (seeds x clips) predicted class indices
+    evals: list[dict]             # eval.json of each seed
+    clip_ids: dict                # split -> clip ids, in order
+
+    def correct(self, split: str = "test") -> np.ndarray:
+        """seeds x clips booleans."""
+        return self.preds[split] == self.truths[split][None, :]
+
+    def truth(self, split: str) -> np.ndarray:
+        return self.truths[split]
+
+
+def load_runs(names: list[str], seeds: list[int], runs_root: Path, classes: list[str]) -> dict[str, Runs]:
+    """Read every (model, seed) run under runs_root (reports/runs/compare); a missing one stops the stage,
+    naming it."""
+    out = {}
     for name in names:
-        ev = read_json(metrics_root / "compare" / name / "eval.json")
-        rows[name] = {k: ev.get(k) for k, _ in COLUMNS} | {"family": ev.get("family"),
-                                                         "per_class_f1": ev.get("per_class_f1", {}),
-                                                         "order_pair": ev.get("order_pair")}
-    return rows
-
-
-def verdict(rows: dict) -> dict:
-    best = max(rows, key=lambda n: (rows[n]["top1"], rows[n]["macro_f1"]))
-    by_family = {}
-    for name, r in rows.items():
-        fam = r["family"]
-        if fam not in by_family or r["top1"] > rows[by_family[fam]]["top1"]:
-            by_family[fam] = name
-    out = dict(best_model=best, best_family=rows[best]["family"], best_top1=rows[best]["top1"],
-               best_per_family=by_family)
-    frame, temporal = by_family.get("frame"), by_family.get("temporal")
-    if frame and temporal and rows[frame].get("order_pair_accuracy") is not None:
-        best_temporal_pair = max((n for n in rows if rows[n]["family"] == "temporal"
-                                  and rows[n].get("order_pair_accuracy") is not None),
-                                 key=lambda n: rows[n]["order_pair_accuracy"])
-        out.update(order_pair=rows[frame]["order_pair"], frame_model=frame,
-                   frame_order_pair_accuracy=rows[frame]["order_pair_accuracy"],
-                   best_temporal_on_pair=best_temporal_pair,
-                   temporal_order_pair_accuracy=rows[best_temporal_pair]["order_pair_accuracy"],
-                   temporal_beats_frame_on_pair=bool(rows[best_temporal_pair]["order_pair_accuracy"]
-                                                     > rows[frame]["order_pair_accuracy"]),
-                   temporal_above_chance_on_pair=bool(rows[best_temporal_pair]["order_pair_accuracy"] > 0.5))
+        preds, truth, ids, evals = {}, {}, {}, []
+        for seed in seeds:
+            run = runs_root / name / f"seed{seed}"
+            ev_path, pred_path = run / "eval.json", run / "predictions.csv"
+            missing = [str(p) for p in (ev_path, pred_path) if not p.exists()]
+            if missing:
+                raise CompareError(f"[compare] the run {name} (seed {seed}) is missing: {', '.join(missing)}; "
+                                   f"run `dvc repro compare_evaluate@{name}-{seed}`")
+            evals.append(read_json(ev_path))
+            df = pd.read_csv(pred_path, dtype={"clip_id": str, "label": str, "predicted": str})
+            for split, g in df.groupby("split"):
+                g = g.sort_values("clip_id")
+                if split in ids and list(g["clip_id"]) != ids[split]:
+                    raise CompareError(f"[compare] {name} seed {seed} was tested on other {split} clips than seed "
+                                       f"{seeds[0]}: rerun its evaluation")
+                ids[split] = list(g["clip_id"])
+                truth[split] = np.array([classes.index(c) for c in g["label"]])
+                preds.setdefault(split, []).append(np.array([classes.index(c) for c in g["predicted"]]))
+        out[name] = Runs(name, evals[0].get("family") or "temporal", list(seeds), truth,
+                         {k: np.stack(v) for k, v in preds.items()}, evals, ids)
+    first = next(iter(out.values()))
+    for r in out.values():
+        if r.clip_ids.get("test") != first.clip_ids.get("test"):
+            raise CompareError(f"[compare] {r.name} and {first.name} were tested on different clips: "
+                               f"rerun their evaluations on the same data")
     return out
 
 
-def _fmt(v) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, float):
-        return f"{v:.3f}" if v < 100 else f"{v:.0f}"
-    if isinstance(v, int) and v >= 10_000:
-        return f"{v / 1e6:.2f}M"
-    return str(v)
+def _macro_f1(y, pred, k) -> float:
+    from sklearn.metrics import f1_score
+    return float(f1_score(y, pred, labels=list(range(k)), average="macro", zero_division=0))
 
 
-def markdown(rows: dict, v: dict) -> str:
-    head = "| model | family | " + " | ".join(label for _, label in COLUMNS) + " |"
-    lines = ["# Model comparison", "", "Same data, split, training budget and evaluation views for every model.", "",
-             head, "|" + "---|" * (len(COLUMNS) + 2)]
-    for name, r in sorted(rows.items(), key=lambda kv: -kv[1]["top1"]):
-        lines.append(f"| {name} | {r['family']} | " + " | ".join(_fmt(r[k]) for k, _ in COLUMNS) + " |")
-    lines += ["", "## Verdict", ""]
-    lines.append(f"The {FAMILY_NAMES.get(v['best_family'], v['best_family'])} family won: **{v['best_model']}** "
-                 f"reached the highest test top-1 ({v['best_top1']:.3f}).")
-    best_per = ", ".join(f"{FAMILY_NAMES.get(f, f)}: {n} ({rows[n]['top1']:.3f})"
-                         for f, n in v["best_per_family"].items())
-    lines.append(f"Best of each family: {best_per}.")
-    if "temporal_beats_frame_on_pair" in v:
-        pair = " vs ".join(v["order_pair"])
-        if not v["temporal_beats_frame_on_pair"]:
-            word = "did not beat the frame model"
-        elif v["temporal_order_pair_accuracy"] <= 0.5:
-            word = "scored higher than the frame model but no better than chance"
-        else:
-            word = "beat the frame model"
-        lines.append(
-            f"On the pair that only the order of poses separates ({pair}), temporal RGB models {word}: "
-            f"{v['best_temporal_on_pair']} scored {v['temporal_order_pair_accuracy']:.3f} against "
-            f"{v['frame_model']}'s {v['frame_order_pair_accuracy']:.3f} (0.5 is chance on the pair).")
-        pose = [n for n in rows if rows[n]["family"] == "pose" and rows[n].get("order_pair_accuracy") is not None]
-        if pose:
-            lines.append(f"The pose model {pose[0]} scored {rows[pose[0]]['order_pair_accuracy']:.3f} on the pair.")
-    lines.append("")
-    return "\n".join(lines)
+def interval(stat, n: int, seed: int = 0, resamples: int = N_RESAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """95% percentile bootstrap interval of stat(clip indices) -> vector, resampling n test clips."""
+    from scipy.stats import bootstrap
+    res = bootstrap((np.arange(n),), lambda i: np.atleast_1d(stat(i)), vectorized=False, paired=False,
+                    n_resamples=resamples, confidence_level=0.95, method="percentile", random_state=seed)
+    return np.atleast_1d(res.confidence_interval.low), np.atleast_1d(res.confidence_interval.high)
 
 
-def plot(rows: dict, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    colors = {"frame": "tab:orange", "temporal": "tab:blue", "pose": "tab:green"}
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for ax, key, label in ((axes[0], "gflops_per_clip", "GFLOPs per test clip (all views)"),
-                           (axes[1], "inference_clips_per_s", "inference clips/s (CPU)")):
-        for name, r in rows.items():
-            x = max(r.get(key) or 1e-4, 1e-4)
-            ax.scatter(x, r["top1"], color=colors.get(r["family"], "gray"), s=60)
-            ax.annotate(name, (x, r["top1"]), textcoords="offset points", xytext=(5, 4), fontsize=8)
-        ax.set_xscale("log")
-        ax.set_xlabel(label)
-        ax.set_ylabel("test top-1")
-        ax.grid(alpha=0.3)
-    handles = [plt.Line2D([], [], marker="o", ls="", color=c, label=FAMILY_NAMES[f]) for f, c in colors.items()]
-    axes[0].legend(handles=handles, loc="lower right", fontsize=8)
-    fig.suptitle("Accuracy against inference cost")
-    fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=100)
-    plt.close(fig)
+def model_figures(runs: dict[str, Runs], classes: list[str], pairs: list) -> dict:
+    """Mean ± sd over seeds and paired 95% bootstrap intervals for top-1, macro F1, order pair, shifted."""
+    names = list(runs)
+    k = len(classes)
+    out = {n: {"family": runs[n].family, "seeds": runs[n].seeds} for n in names}
+    pair_idx = [classes.index(c) for p in pairs for c in p]
+    for split in ("test", "shifted"):
+        have = [n for n in names if split in runs[n].preds]
+        if not have:
+            continue
+        y = runs[have[0]].truth(split)
+        acc = np.stack([runs[n].correct(split).mean(0) for n in have])  # models x clips: share of seeds right
+        lo, hi = interval(lambda i: acc[:, i].mean(1), len(y))
+        key = "top1" if split == "test" else "shifted_top1"
+        for j, n in enumerate(have):
+            per_seed = runs[n].correct(split).mean(1)
+            out[n][key] = _summary(per_seed, lo[j], hi[j])
+        if split != "test":
+            continue
+        f1_seeds = {n: [_macro_f1(y, p, k) for p in runs[n].preds["test"]] for n in have}
+        lo, hi = interval(lambda i: np.array([np.mean([_macro_f1(y[i], p[i], k) for p in runs[n].preds["test"]])
+                                              for n in have]), len(y), resamples=N_RESAMPLES // 2)
+        for j, n in enumerate(have):
+            out[n]["macro_f1"] = _summary(np.array(f1_seeds[n]), lo[j], hi[j])
+        mask = np.isin(y, pair_idx)
+        if mask.any():
+            sub = acc[:, mask]
+            lo, hi = interval(lambda i: sub[:, i].mean(1), int(mask.sum()))
+            for j, n in enumerate(have):
+                out[n]["order_pair"] = _summary(runs[n].correct("test")[:, mask].mean(1), lo[j], hi[j])
+    for n in names:
+        ev = runs[n].evals[0]
+        out[n].update(parameters=ev.get("parameters"), gflops_per_clip=ev.get("gflops_per_clip"),
+                      train_seconds=_mean([e.get("train_seconds") for e in runs[n].evals]),
+                      per_class_f1={c: round(float(np.mean([e["per_class_f1"][c] for e in runs[n].evals])), 4)
+                                    for c in classes})
+    return out
 
 
-def compare(names: list[str], metrics_root: Path, reports: Path) -> dict:
-    rows = collect(names, metrics_root)
-    v = verdict(rows)
-    write_json(metrics_root / "compare.json", {"models": rows, "verdict": v})
-    with atomic_path(reports / "compare.md") as tmp:
-        tmp.write_text(markdown(rows, v))
-    plot(rows, reports / "compare.png")
-    return v
+def _summary(per_seed: np.ndarray, lo: float, hi: float) -> dict:
+    return dict(mean=round(float(per_seed.mean()), 4), sd=round(float(per_seed.std(ddof=1)), 4)
+                if len(per_seed) > 1 else 0.0, ci=[round(float(lo), 4), round(float(hi), 4)],
+                per_seed=[round(float(v), 4) for v in per_seed])
+
+
+def _mean(values):
+    values = [v for v in values if v is not None]
+    return round(float(np.mean(values)), 1) if values else None
+
+
+def paired_test(a: Runs, b: Runs, mask: np.ndarray | None = None, seed: int = 0) -> dict:
+    """a against b on the same test clips: accuracy difference with its paired bootstrap interval and
+    McNemar's exact p (clip right in most seeds)."""
+    from statsmodels.stats.contingency_tables import mcnemar
+    ca, cb = a.correct("test").mean(0), b.correct("test").mean(0)
+    if mask is not None:
+        ca, cb = ca[mask], cb[mask]
+    lo, hi = interval(lambda i: ca[i].mean() - cb[i].mean(), len(ca), seed)
+    ra, rb = ca > 0.5, cb > 0.5
+    table = [[int(np.sum(ra & rb)), int(np.sum(ra & ~rb))], [int(np.sum(~ra & rb)), int(np.sum(~ra & ~rb))]]
+    p = float(mcnemar(table, exact=True).pvalue)
+    return dict(a=a.name, b=b.name, diff=round(float(ca.mean() - cb.mean()), 4),
+                ci=[round(float(lo[0]), 4), round(float(hi[0]), 4)], p=p, table=table, clips=int(len(ca)))
+
+
+def holm(tests: list[dict]) -> list[dict]:
+    """Adds p_holm: Holm's step-down adjustment over these comparisons (statsmodels)."""
+    from statsmodels.stats.multitest import multipletests
+    if tests:
+        adjusted = multipletests([t["p"] for t in tests], alpha=ALPHA, method="holm")[1]
+        for t, p in zip(tests, adjusted):
+            t["p_holm"] = float(p)
+    return tests
+
+
+def verdict(test: dict, too_few: bool) -> dict:
+    """One of three outcomes, in words, from a paired test."""
+    if too_few:
+        outcome, words = "too_few", f"{test['a']} vs {test['b']}: too few test clips to tell"
+    elif test["p_holm"] < ALPHA and (test["ci"][0] > 0 or test["ci"][1] < 0):
+        winner, loser = (test["a"], test["b"]) if test["diff"] > 0 else (test["b"], test["a"])
+        outcome = "beats"
+        words = (f"{winner} beats {loser} by {abs(test['diff']):.3f} (95% CI [{min(abs(test['ci'][0]), abs(test['ci'][1])):.3f}, "
+                 f"{max(abs(test['ci'][0]), abs(test['ci'][1])):.3f}], p = {_p(test['p_holm'])})")
+    else:
+        outcome, words = "no_difference", (f"no significant difference between {test['a']} and {test['b']} "
+                                           f"(difference {test['diff']:+.3f}, 95% CI [{test['ci'][0]:+.3f}, "
+                                           f"{test['ci'][1]:+.3f}], p = {_p(test['p_holm'])})")
+    return {**test, "outcome": outcome, "verdict": words}
+
+
+def _p(p: float) -> str:
+    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def too_few_clips(y: np.ndarray, k: int, mask: np.ndarray | None = None) -> bool:
+    """Fewer than MIN_CLIPS_PER_CLASS test clips in some class (of those tested)."""
+    counts = np.bincount(y[mask] if mask is not None else y, minlength=k)
+    present = counts[counts > 0]
+    return bool(len(present) == 0 or present.min() < MIN_CLIPS_PER_CLASS)
+
+
+def analyse(runs: dict[str, Runs], classes: list[str], pairs: list) -> dict:
+    """Figures per model, every model against the best, the family question and the order-pair probe."""
+    figures = model_figures(runs, classes, pairs)
+    k, first = len(classes), next(iter(runs.values()))
+    y = first.truth("test")
+    few = too_few_clips(y, k)
+    best = max(runs, key=lambda n: (figures[n]["top1"]["mean"], figures[n].get("macro_f1", {}).get("mean", 0)))
+    vs_best = [verdict(t, few) for t in holm([paired_test(runs[best], runs[n]) for n in runs if n != best])]
+    by_family = {}
+    for n in runs:
+        fam = runs[n].family
+        if fam not in by_family or figures[n]["top1"]["mean"] > figures[by_family[fam]]["top1"]["mean"]:
+            by_family[fam] = n
+    fams = [f for f in ("temporal", "frame", "pose") if f in by_family]
+    family_tests = [verdict(t, few) for t in holm([paired_test(runs[by_family[a]], runs[by_family[b]])
+                                                   for i, a in enumerate(fams) for b in fams[i + 1:]])]
+    out = dict(best_model=best, best_family=runs[best].family, classes=classes, test_clips=int(len(y)),
+               min_clips_per_class=int(np.bincount(y, minlength=k).min()), too_few_clips=few,
+               models=figures, versus_best=vs_best, best_per_family=by_family, families=family_tests)
+    pair_idx = [classes.index(c) for p in pairs for c in p]
+    mask = np.isin(y, pair_idx)
+    if mask.any() and "frame" in by_family and any(runs[n].family == "temporal" for n in runs):
+        temporal = max((n for n in runs if runs[n].family == "temporal"),
+                       key=lambda n: figures[n].get("order_pair", {}).get("mean", 0))
+        probes = [paired_test(runs[temporal], runs[by_family["frame"]], mask)]
+        if "pose" in by_family:
+            probes.append(paired_test(runs[by_family["pose"]], runs[by_family["frame"]], mask))
+        few_pair = too_few_clips(y, k, mask)
+        out["order_pair"] = dict(pairs=[list(p) for p in pairs], clips=int(mask.sum()),
+                                 tests=[verdict(t, few_pair) for t in holm(probes)])
+    return out
+
+
+def curated(analysis: dict) -> dict:
+    """The figures `dvc metrics` shows for the comparison: each model's mean test top-1 (intervals, tests
+    and everything else are in reports/compare.json)."""
+    return dict(top1={n: m["top1"]["mean"] for n, m in analysis["models"].items()})

@@ -1,26 +1,57 @@
-"""MLflow set-up: a local SQLite store under paths.mlruns unless MLFLOW_TRACKING_URI says otherwise.
+"""MLflow: a local SQLite store under paths.mlruns of the repository root, unless MLFLOW_TRACKING_URI
+says otherwise.
+
+DVC runs `dvc exp run --temp` and queued experiments in a temporary copy of the repository and
+tells the stages where the real root is (DVC_ROOT), so their runs land in the same store as the
+workspace's instead of vanishing with the copy. Every run is tagged with the DVC experiment and
+stage that made it and has a unique, readable name. The comparison is a parent run with the model
+runs nested under it, and its winner is registered in the Model Registry under the alias `champion`.
 
 Browse with: mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db
 """
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
+from src.utils import repo_root
+
 EXPERIMENT = "video-action-recognition"
+REGISTERED_MODEL = "video-action-recognition"
+CHAMPION = "champion"
+
+
+def store(mlruns: Path) -> Path:
+    return Path(mlruns) if Path(mlruns).is_absolute() else repo_root() / mlruns
 
 
 def tracking_uri(mlruns: Path) -> str:
     uri = os.environ.get("MLFLOW_TRACKING_URI")
     if uri:
         return uri
-    mlruns = Path(mlruns).resolve()
-    mlruns.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{mlruns / 'mlflow.db'}"
+    folder = store(mlruns)
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'mlflow.db'}"
 
 
 def artifact_location(mlruns: Path) -> str:
-    return (Path(mlruns).resolve() / "artifacts").as_uri()
+    return (store(mlruns) / "artifacts").as_uri()
+
+
+def dvc_experiment() -> str:
+    """The DVC experiment this process runs in ('workspace' for a plain `dvc repro` or a direct call)."""
+    return os.environ.get("DVC_EXP_NAME") or "workspace"
+
+
+def run_tags(**tags) -> dict:
+    return {"dvc_experiment": dvc_experiment(), "dvc_stage": os.environ.get("DVC_STAGE", ""),
+            **{k: str(v) for k, v in tags.items()}}
+
+
+def unique_run_name(what: str) -> str:
+    """e.g. `c3d seed0 · workspace · 11-25 23:15:02`: readable, and never the same twice in a store."""
+    return f"{what} · {dvc_experiment()} · {time.strftime('%m-%d %H:%M:%S')}"
 
 
 def flatten(d: dict, prefix: str = "") -> dict:
@@ -38,3 +69,66 @@ def quiet() -> None:
     import logging
     for name in ("mlflow", "alembic", "sqlalchemy"):
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def mlflow_logger(params, what: str, **tags):
+    """Lightning's MLflow logger on this project's store and experiment, with a unique name and DVC tags."""
+    from lightning.pytorch.loggers import MLFlowLogger
+    return MLFlowLogger(experiment_name=EXPERIMENT, run_name=unique_run_name(what),
+                        tracking_uri=tracking_uri(params.paths.mlruns),
+                        artifact_location=artifact_location(params.paths.mlruns), tags=run_tags(**tags))
+
+
+def client(params):
+    from mlflow.tracking import MlflowClient
+    return MlflowClient(tracking_uri(params.paths.mlruns))
+
+
+def log_pytorch_model(params, run_id: str, model, example) -> str:
+    """Log `model` to the run as an MLflow model (pytorch flavour, with signature and input example), so
+    `mlflow.pyfunc.load_model` loads it and `mlflow models serve` serves it; returns its URI."""
+    import mlflow
+    import mlflow.pytorch
+    from mlflow.models import infer_signature
+    mlflow.set_tracking_uri(tracking_uri(params.paths.mlruns))
+    x = example.numpy()
+    signature = infer_signature(x, model(example).detach().numpy())
+    import torch
+    requirements = [f"torch=={torch.__version__.split('+')[0]}", "torchvision", "transformers", "pytorchvideo"]
+    with mlflow.start_run(run_id=run_id):
+        # pickle with the project's code alongside: torch.export ("pt2", MLflow's default) takes seconds a
+        # model and cannot trace every architecture here (SlowFast's two pathways, the LSTMs)
+        info = mlflow.pytorch.log_model(model, name="model", signature=signature, input_example=x,
+                                        pip_requirements=requirements, serialization_format="pickle",
+                                        code_paths=[str(Path(__file__).resolve().parents[1])])
+    return info.model_uri
+
+
+def comparison_run(params, runs: dict[str, list[str]], best: str, figures: dict) -> str:
+    """One parent run for the comparison: the model runs nested under it, its figures logged, and the best
+    model registered as REGISTERED_MODEL@champion. runs: model -> MLflow run ids (one per seed)."""
+    c = client(params)
+    exp = c.get_experiment_by_name(EXPERIMENT) or c.get_experiment(
+        c.create_experiment(EXPERIMENT, artifact_location=artifact_location(params.paths.mlruns)))
+    parent = c.create_run(exp.experiment_id, run_name=unique_run_name("comparison"),
+                          tags=run_tags(kind="comparison", best_model=best))
+    pid = parent.info.run_id
+    for model, ids in runs.items():
+        for rid in ids:
+            if rid:
+                c.set_tag(rid, "mlflow.parentRunId", pid)  # how MLflow nests a run under another
+    for k, v in flatten(figures).items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            c.log_metric(pid, k, float(v))
+    champion = runs[best][0]
+    if champion:
+        try:
+            c.get_registered_model(REGISTERED_MODEL)
+        except Exception:
+            c.create_registered_model(REGISTERED_MODEL)
+        version = c.create_model_version(REGISTERED_MODEL, f"runs:/{champion}/model", run_id=champion,
+                                         tags=run_tags(model=best))
+        c.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, version.version)
+        c.set_tag(pid, "champion_version", version.version)
+    c.set_terminated(pid)
+    return pid

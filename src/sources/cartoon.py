@@ -14,6 +14,7 @@ must beat the per-frame model.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -190,25 +191,72 @@ class Look:
     seconds: float
 
 
-def draw_look(rng: np.random.Generator, bpm: float, seconds: float) -> Look:
+# Natural-image backgrounds: photographs scikit-image ships in its wheel (none shows a person, who would
+# draw MediaPipe's eye). Training clips see the first set; the shifted test split only the second.
+NATURAL_TRAIN = ("coffee.png", "rocket.jpg", "brick.png", "grass.png", "moon.png", "hubble_deep_field.jpg",
+                 "coins.png", "ihc.png")
+NATURAL_SHIFTED = ("chelsea.png", "motorcycle_left.png", "gravel.png", "retina.jpg")
+# camera distance as the dancer's height over the frame's: the shifted split films from farther away
+HEIGHT_TRAIN, HEIGHT_SHIFTED = (0.68, 0.85), (0.48, 0.62)
+STYLES = ("train", "shifted")
+
+
+def draw_look(rng: np.random.Generator, bpm: float, seconds: float, style: str = "train") -> Look:
+    """Everything random about one clip. style "train": drawn backgrounds or one of NATURAL_TRAIN, the
+    usual camera distance; "shifted": a NATURAL_SHIFTED photograph and a camera farther away."""
     def color():
         return tuple(int(c) for c in rng.integers(30, 230, 3))
     props = dict(head=0.068, neck=0.035, torso=0.29, shoulder=0.2, hipw=0.15,
                  upper=0.15, fore=0.14, thigh=0.23, shin=0.22, limb=0.06)
     props = {k: v * float(rng.uniform(0.9, 1.1)) for k, v in props.items()}
+    if style == "shifted":
+        background = "natural:" + str(rng.choice(NATURAL_SHIFTED))
+    else:
+        background = str(rng.choice(["plain", "gradient", "noise", "shapes", "natural", "natural"]))
+        if background == "natural":
+            background += ":" + str(rng.choice(NATURAL_TRAIN))
     return Look(
-        height_frac=float(rng.uniform(0.68, 0.85)), cx=float(rng.uniform(0.38, 0.62)),
+        height_frac=float(rng.uniform(*(HEIGHT_SHIFTED if style == "shifted" else HEIGHT_TRAIN))),
+        cx=float(rng.uniform(0.38, 0.62)),
         cy=float(rng.uniform(0.47, 0.53)), proportions=props,
         skin=SKIN[rng.integers(len(SKIN))], shirt=color(), pants=color(), hair=HAIR[rng.integers(len(HAIR))],
-        shoes=color(), background=str(rng.choice(["plain", "gradient", "noise", "shapes"])),
+        shoes=color(), background=background,
         bg_colors=(color(), color(), color()), tempo=bpm * float(rng.uniform(0.75, 1.25)) / 60.0,
         phase=float(rng.uniform(0, 16)), mirror=bool(rng.integers(2)), jitter=float(rng.uniform(0, 3)),
         seconds=seconds)
 
 
+@functools.lru_cache(maxsize=16)
+def natural_image(name: str) -> np.ndarray:
+    """One of scikit-image's bundled photographs as BGR uint8 (grey ones stay grey, in 3 channels)."""
+    import skimage.data
+    img = cv2.imread(str(Path(skimage.data.data_dir) / name), cv2.IMREAD_COLOR)
+    if img is None:
+        raise FileNotFoundError(f"scikit-image's bundled image {name} is missing from {skimage.data.data_dir}")
+    return img
+
+
+def _natural(name: str, c0: np.ndarray, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
+    """A random crop of the photograph (60-100% of its short side, the frame's aspect), maybe mirrored,
+    grey photographs tinted with the clip's colour: a real scene behind the dancer."""
+    img = natural_image(name)
+    ih, iw = img.shape[:2]
+    ch = int(min(ih, iw * h / w) * rng.uniform(0.6, 1.0))
+    cw = int(ch * w / h)
+    y, x = int(rng.integers(0, ih - ch + 1)), int(rng.integers(0, iw - cw + 1))
+    crop = cv2.resize(img[y:y + ch, x:x + cw], (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    if np.allclose(crop[..., 0], crop[..., 1]) and np.allclose(crop[..., 1], crop[..., 2]):
+        crop = crop * (0.5 + c0 / 510.0)  # tint a grey photograph
+    return crop
+
+
 def _background(look: Look, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
     c0, c1, c2 = (np.array(c, np.float32) for c in look.bg_colors)
-    if look.background == "plain":
+    if look.background.startswith("natural:"):
+        img = _natural(look.background.split(":", 1)[1], c0, w, h, rng)
+    elif look.background == "plain":
         img = np.empty((h, w, 3), np.float32)
         img[:] = c0
     elif look.background == "gradient":
@@ -307,11 +355,11 @@ def draw_figure(img: np.ndarray, pose: dict, look: Look) -> None:
 
 
 def render_frames(label: str, clip_id: str, seed: int, seconds: float, width: int, height: int,
-                  fps: int):
+                  fps: int, style: str = "train"):
     """Yield the BGR frames of one clip; the same arguments give the same frames."""
     choreo = CHOREOGRAPHIES[label]
     rng = np.random.default_rng(clip_seed(seed, clip_id))
-    look = draw_look(rng, choreo.bpm, seconds)
+    look = draw_look(rng, choreo.bpm, seconds, style)
     bg = _background(look, width, height, rng)
     n = int(round(seconds * fps))
     jx = jy = 0.0
@@ -329,8 +377,8 @@ def render_frames(label: str, clip_id: str, seed: int, seconds: float, width: in
 
 
 def render_clip(path: Path, label: str, clip_id: str, seed: int, seconds: float, width: int, height: int,
-                fps: int, crf: int = 20) -> int:
+                fps: int, crf: int = 20, style: str = "train") -> int:
     """Render one clip to an H.264 mp4; returns bytes written."""
     frames = (cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in render_frames(label, clip_id, seed, seconds, width,
-                                                                        height, fps))
+                                                                        height, fps, style))
     return encode_h264(path, frames, fps, crf)

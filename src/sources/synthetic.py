@@ -44,6 +44,20 @@ def synthetic_annotations(params: Params) -> tuple[pd.DataFrame, list[str], dict
     return pd.DataFrame(rows, columns=COLUMNS), classes, {}
 
 
+def shifted_annotations(params: Params) -> tuple[pd.DataFrame, list[str]]:
+    """The shifted test split: `synthetic.shifted_clips_per_class` new clips per class, all test, rendered
+    in the "shifted" style (photographs training never sees, a camera farther away)."""
+    classes = synthetic_classes(params)
+    rows = []
+    for label in classes:
+        for i in range(params.synthetic.shifted_clips_per_class):
+            yid = f"shf-{safe_name(label).replace('_', '-')}-{i:03d}"
+            start, end, _ = synthetic_layout(params.data.seed, yid, params.synthetic)
+            rows.append(dict(label=label, youtube_id=yid, time_start=start, time_end=end, split="test",
+                             style="shifted"))
+    return pd.DataFrame(rows, columns=COLUMNS + ["style"]), classes
+
+
 def synthetic_order_pairs(params: Params, classes: list[str]) -> list[tuple[str, str]]:
     """The renderer's own order-only pair (when both classes are chosen), then any the user names."""
     own = [ORDER_PAIR] if all(c in classes for c in ORDER_PAIR) else []
@@ -53,7 +67,8 @@ def synthetic_order_pairs(params: Params, classes: list[str]) -> list[tuple[str,
 def synthetic_acquire(row: dict, params: Params, dest) -> dict:
     _, _, total = synthetic_layout(params.data.seed, row["youtube_id"], params.synthetic)
     s = params.synthetic
-    render_clip(dest, row["label"], row["youtube_id"], params.data.seed, total, s.width, s.height, s.fps, s.crf)
+    render_clip(dest, row["label"], row["youtube_id"], params.data.seed, total, s.width, s.height, s.fps, s.crf,
+                style=row.get("style") or "train")
     return {"raw_offset": 0.0}
 
 

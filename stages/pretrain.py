@@ -1,0 +1,35 @@
+"""pretrain: self-supervised pretraining of every model in pretrain.models on the training clips.
+
+Writes one folder per registered model under paths.pretrain: the pretrained encoder (a Hugging Face
+model folder) for the models pretrained, a `none.json` marker for the others, so each training
+stage depends on its own model's folder only and reruns only when that one changes.
+"""
+import shutil
+
+from src.config import Params, load_params
+from src.learning.pretrain import pretrain_videomae
+from src.models.registry import MODELS
+from src.utils import write_json
+
+PRETRAINERS = {"videomae": pretrain_videomae}
+
+
+def main(params: Params) -> dict:
+    root, figures = params.paths.pretrain, {}
+    for name in MODELS:
+        out = root / name
+        shutil.rmtree(out, ignore_errors=True)
+        if name in params.pretrain.models:
+            figures[name] = PRETRAINERS[name](params, out, params.paths.plots / "pretrain" / f"{name}.csv")
+        else:
+            write_json(out / "none.json", {"model": name, "pretrained": False,
+                                           "why": "not in pretrain.models" if MODELS[name].selfsup
+                                           else "no self-supervised pretraining for this model"})
+    write_json(params.paths.reports / "stages" / "pretrain.json", figures)
+    print(f"[pretrain] pretrained {', '.join(figures) or 'nothing'} (pretrain.models); "
+          f"{len(MODELS) - len(figures)} other models start as model.init says", flush=True)
+    return figures
+
+
+if __name__ == "__main__":
+    main(load_params())
