@@ -100,7 +100,8 @@ def main() -> None:
     args = ap.parse_args()
     res = trial(args.model, parse_values(args.set), parse_values(args.preset), args.data, args.params,
                 parse_values(args.recipe), args.init, args.pretrained)
-    line = (f"{res['model']:13} best val {res['best_val']:.3f} last {res['last_val']:.3f} pair {res['val_pair']:.2f} after {res['epochs']} "
+    line = (f"{res['model']:13} best val {res['best_val']:.3f} last {res['last_val']:.3f} "
+            f"pair {res['val_pair']:.2f} after {res['epochs']} "
             f"epochs, {res['seconds']:.0f} s ({res['train_clips_per_s']} clips/s)  set {res['train']} "
             f"preset {res['preset']} recipe {res['recipe']} init {res['init']}  curve {res['curve']}")
     print(line, flush=True)

@@ -2,14 +2,17 @@
 import argparse
 
 from src.config import Params, load_params
-from src.learning.evaluate import evaluate_run
-from src.learning.runs import RunPaths, comparison_params
+from src.learning.runs import RunPaths, comparison_params, reuse_comparison_evaluation
 
 
 def main(params: Params, compare_name: str | None = None, seed: int | None = None) -> dict:
     if compare_name:
         params = comparison_params(params, compare_name, seed)
-    return evaluate_run(params, RunPaths(params, compare=bool(compare_name)))
+    paths = RunPaths(params, compare=bool(compare_name))
+    if not compare_name and (figures := reuse_comparison_evaluation(params, paths)):
+        return figures
+    from src.learning.evaluate import evaluate_run  # torch and the models: only when there is work to do
+    return evaluate_run(params, paths)
 
 
 if __name__ == "__main__":

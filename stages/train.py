@@ -6,16 +6,17 @@ taken over.
 import argparse
 
 from src.config import Params, load_params
-from src.learning.runs import RunPaths, comparison_params
-from src.learning.train import reuse_comparison_run, train_model
+from src.learning.runs import RunPaths, comparison_params, reuse_comparison_run
 
 
 def main(params: Params, compare_name: str | None = None, seed: int | None = None) -> dict:
     if compare_name:
         params = comparison_params(params, compare_name, seed)
-        return train_model(params, RunPaths(params, compare=True))
-    paths = RunPaths(params)
-    return reuse_comparison_run(params, paths) or train_model(params, paths)
+    paths = RunPaths(params, compare=bool(compare_name))
+    if not compare_name and (figures := reuse_comparison_run(params, paths)):
+        return figures
+    from src.learning.train import train_model  # Lightning: imported only when there is training to do
+    return train_model(params, paths)
 
 
 if __name__ == "__main__":

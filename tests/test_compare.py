@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from src.reporting.compare import Runs, analyse, holm, interval, paired_test, verdict
+from src.reporting.compare import Runs, analyse, holm, interval, paired_test
 
 CLASSES = ["a", "b", "c", "d"]
 

@@ -40,7 +40,8 @@ def test_json_is_one_parseable_object(run, capsys):
 def test_prediction_equals_evaluation_on_a_test_clip(run, model):
     ann = pd.read_csv(run / "data/annotations/test.csv").iloc[0]
     clip_id = f"{ann.youtube_id}_{int(ann.time_start):06d}_{int(ann.time_end):06d}"
-    evaluated = pd.read_csv(run / f"reports/runs/compare/{model}/seed0/predictions.csv").set_index("clip_id").loc[clip_id]
+    predictions = pd.read_csv(run / f"reports/runs/compare/{model}/seed0/predictions.csv")
+    evaluated = predictions.set_index("clip_id").loc[clip_id]
     num_clips = 2  # evaluate.num_clips of the tiny profile
     pred = Predictor(run / f"models/compare/{model}/seed0.pt", num_clips=num_clips).predict(
         run / f"data/raw/{clip_id}.mp4", start=ann.time_start, end=ann.time_end)

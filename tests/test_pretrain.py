@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from src.learning.pretrain import LitMAE, tube_mask
-from src.models.build import build_model
 from src.models.weights import WeightsError
 from src.models.zoo import VideoMAE, videomae_config
 
@@ -87,7 +86,8 @@ def test_selfsup_for_a_model_without_one_names_the_allowed_values(tiny_params):
 
 def test_an_unknown_init_is_a_param_error():
     from src.config import ParamError, SECTIONS
-    with pytest.raises(ParamError, match=r"model.init: got 'imagenet'; allowed values: auto, scratch, selfsup, kinetics"):
+    allowed = "auto, scratch, selfsup, kinetics"
+    with pytest.raises(ParamError, match=rf"model.init: got 'imagenet'; allowed values: {allowed}"):
         SECTIONS["model"](name="c3d", size="small", init="imagenet", weights=None)
 
 

@@ -2,14 +2,12 @@
 give byte-identical files and manifests to the local pool, and a killed worker loses nothing."""
 import dataclasses
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from src.annotations import read_ok

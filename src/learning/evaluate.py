@@ -14,7 +14,7 @@ from src.annotations import read_classes, read_order_pairs
 from src.config import Params
 from src.learning.checkpoint import load_checkpoint
 from src.learning.data import ClipDataset, make_dataset
-from src.learning.runs import RunPaths
+from src.learning.runs import CURATED, RunPaths
 from src.reporting.metrics import classification_metrics, count_flops
 from src.reporting.tracking import quiet, tracking_uri
 from src.utils import atomic_path, read_json, write_csv, write_json
@@ -49,9 +49,6 @@ def save_confusion_png(path, y, pred, classes: list[str], title: str) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
-
-
-CURATED = ("top1", "macro_f1", "order_pair_accuracy", "shifted_top1")
 
 
 def evaluate_run(params: Params, paths: RunPaths) -> dict:

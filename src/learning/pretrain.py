@@ -92,7 +92,8 @@ def pretrain_videomae(params: Params, out_dir: Path, curve_csv: Path) -> dict:
     logger = mlflow_logger(params, f"pretrain videomae {size}", model="videomae", size=size, kind="pretrain")
     logger.log_hyperparams(flatten({"pretrain": asdict(cfg), "model": {"name": "videomae", "size": size}}))
     trainer = L.Trainer(max_epochs=cfg.epochs, accelerator=params.train.accelerator, devices=1, logger=logger,
-                        deterministic=params.train.deterministic, enable_checkpointing=False, enable_model_summary=False,
+                        deterministic=params.train.deterministic, enable_checkpointing=False,
+                        enable_model_summary=False,
                         log_every_n_steps=1, default_root_dir=str(out_dir.parent))
     t0 = time.perf_counter()
     trainer.fit(lit, loader)

@@ -3,8 +3,6 @@ early stopping, mixed precision and DDP from params alone, every run logged to M
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import math
 import os
 import tempfile
@@ -22,18 +20,13 @@ from src.annotations import read_classes
 from src.config import Params, Train
 from src.learning.checkpoint import save_checkpoint
 from src.learning.data import make_dataset
-from src.learning.runs import RunPaths, resolve_init
+from src.learning.runs import RunPaths, params_hash, resolve_init
 from src.models.build import build_model
 from src.models.registry import MODELS, RECIPE_KEYS, Recipe, input_spec
 from src.models.weights import WeightsError, load_local
 from src.reporting.metrics import count_flops
 from src.reporting.tracking import flatten, log_pytorch_model, mlflow_logger, quiet
 from src.utils import write_csv, write_json
-
-
-def params_hash(params: Params, sections=("data", "synthetic", "trim", "frames", "pose", "model", "train")) -> str:
-    blob = json.dumps({s: asdict(getattr(params, s)) for s in sections}, sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def load_selfsup(model: nn.Module, folder: Path) -> int:
@@ -216,7 +209,8 @@ def train_model(params: Params, paths: RunPaths) -> dict:
         loader_clips_per_s=round(loader_cps, 1),
         parameters=int(sum(p.numel() for p in model.parameters())),
         gflops_per_view=round(count_flops(model, example) / 1e9, 4),
-        train_clips=len(train_ds), val_clips=len(val_ds), mlflow_run_id=logger.run_id)
+        train_clips=len(train_ds), val_clips=len(val_ds), mlflow_run_id=logger.run_id,
+        params_hash=params_hash(params))
     if trainer.is_global_zero:  # one process writes, under DDP too
         # nothing that differs between identical reruns (timings, run ids) goes into the checkpoint
         save_checkpoint(paths.checkpoint, model, name=name, size=size, classes=classes, spec=spec,
@@ -238,27 +232,4 @@ def train_model(params: Params, paths: RunPaths) -> dict:
     print(f"[train] {name} ({size}): best val acc {figures['best_val_acc']:.3f} after {figures['epochs_run']} "
           f"epochs, {train_seconds:.1f} s, {figures['train_clips_per_s']} train clips/s, "
           f"loader {figures['loader_clips_per_s']} clips/s", flush=True)
-    return figures
-
-
-def reuse_comparison_run(params: Params, paths: RunPaths) -> dict | None:
-    """When the comparison already trained `model.name` with these very settings, take its run instead of
-    training the same model twice: copy its checkpoint, figures and curves. None when there is none."""
-    import shutil
-
-    from src.learning.runs import comparison_params
-    from src.utils import atomic_path, read_json
-    other = RunPaths(comparison_params(params, params.model.name, params.base.seed), compare=True)
-    if params.model.weights or not other.checkpoint.exists() or not other.train_json.exists():
-        return None
-    meta = torch.load(other.checkpoint, map_location="cpu", weights_only=False)
-    if meta.get("params_hash") != params_hash(params) or "history" not in meta:
-        return None
-    with atomic_path(paths.checkpoint) as tmp:
-        shutil.copyfile(other.checkpoint, tmp)
-    figures = read_json(other.train_json)
-    write_json(paths.train_json, figures)
-    write_csv(paths.history, pd.DataFrame(meta["history"]))
-    print(f"[train] {params.model.name}: the comparison trained it with the same data and settings; "
-          f"reusing {other.checkpoint} (best val acc {figures['best_val_acc']:.3f})", flush=True)
     return figures

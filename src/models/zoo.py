@@ -47,7 +47,8 @@ def _narrow(model: nn.Module, conv_makers, layers, w: int, separable_stem: bool)
                                    nn.BatchNorm3d(w), nn.ReLU(inplace=True))
     model.inplanes = w
     for i, (maker, n) in enumerate(zip(conv_makers, layers)):
-        setattr(model, f"layer{i + 1}", model._make_layer(vr.BasicBlock, maker, w * 2 ** i, n, stride=1 if i == 0 else 2))
+        layer = model._make_layer(vr.BasicBlock, maker, w * 2 ** i, n, stride=1 if i == 0 else 2)
+        setattr(model, f"layer{i + 1}", layer)
     model.fc = nn.Linear(w * 8, model.fc.out_features)
     for m in model.modules():  # torchvision's initialisation
         if isinstance(m, nn.Conv3d):

@@ -178,8 +178,9 @@ def verdict(test: dict, too_few: bool) -> dict:
     elif test["p_holm"] < ALPHA and (test["ci"][0] > 0 or test["ci"][1] < 0):
         winner, loser = (test["a"], test["b"]) if test["diff"] > 0 else (test["b"], test["a"])
         outcome = "beats"
-        words = (f"{winner} beats {loser} by {abs(test['diff']):.3f} (95% CI [{min(abs(test['ci'][0]), abs(test['ci'][1])):.3f}, "
-                 f"{max(abs(test['ci'][0]), abs(test['ci'][1])):.3f}], p = {_p(test['p_holm'])})")
+        lo, hi = sorted(abs(c) for c in test["ci"])
+        words = (f"{winner} beats {loser} by {abs(test['diff']):.3f} (95% CI [{lo:.3f}, {hi:.3f}], "
+                 f"p = {_p(test['p_holm'])})")
     else:
         outcome, words = "no_difference", (f"no significant difference between {test['a']} and {test['b']} "
                                            f"(difference {test['diff']:+.3f}, 95% CI [{test['ci'][0]:+.3f}, "
