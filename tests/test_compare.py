@@ -62,7 +62,7 @@ def test_verdict_clear_win():
     a = analyse(runs_from({"good": y, "half": wrong_half}, y), CLASSES, [])
     v = a["versus_best"][0]
     assert a["best_model"] == "good" and v["outcome"] == "beats"
-    assert v["verdict"].startswith("good beats half by 0.500 (95% CI [") and "p = < 0.001" in v["verdict"]
+    assert v["verdict"].startswith("good beats half by 0.500 (95% CI [") and "p < 0.001)" in v["verdict"]
 
 
 def test_verdict_tie():

@@ -166,3 +166,44 @@ def test_a_temporary_experiment_logs_to_the_repository_store(repo):
     exp = client.get_experiment_by_name("video-action-recognition")
     runs = client.search_runs([exp.experiment_id], filter_string="tags.dvc_experiment != 'workspace'")
     assert any(run.data.tags.get("model") == "pose_lstm" for run in runs)
+
+
+def test_ddp_on_two_cpu_processes_writes_once_on_rank_zero(repo, tmp_path):
+    """Multi-process training is Lightning's: under DDP every rank trains, only global rank zero writes the
+    checkpoint, train.json, the history and the MLflow run (here 2 CPU processes talking gloo on 127.0.0.1)."""
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+    from mlflow.tracking import MlflowClient
+    r, _ = repo
+    copy = tmp_path / "repo"
+    shutil.copytree(r.path, copy, symlinks=True, ignore=shutil.ignore_patterns(".git", ".dvc"))
+    params = yaml.safe_load((copy / "params.yaml").read_text())
+    params["model"]["name"] = "pose_lstm"
+    params["train"].update(accelerator="cpu", devices=2, strategy="ddp", epochs=2)
+    (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    for f in ("models/model.pt", "reports/runs/main/train.json", "plots/main/history.csv"):
+        (copy / f).unlink(missing_ok=True)
+    client = MlflowClient(f"sqlite:///{copy / 'mlruns' / 'mlflow.db'}")
+    exp = client.get_experiment_by_name("video-action-recognition")
+    before = {run.info.run_id for run in client.search_runs([exp.experiment_id])}
+    res = subprocess.run([sys.executable, "-m", "stages.train"], cwd=copy, env=r.env, capture_output=True,
+                         text=True, timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-4000:]
+    assert "distributed_backend=gloo" in out and "All distributed processes registered. Starting with 2" in out
+    assert out.count("[train] pose_lstm (small): best val acc") == 1  # the summary line, from rank zero only
+    new = [run for run in client.search_runs([exp.experiment_id]) if run.info.run_id not in before]
+    assert [run.data.tags["model"] for run in new] == ["pose_lstm"]  # one MLflow run, not one per rank
+    figures = json.loads((copy / "reports/runs/main/train.json").read_text())
+    assert figures["mlflow_run_id"] == new[0].info.run_id and figures["epochs_run"] == 2
+    assert len(pd.read_csv(copy / "plots/main/history.csv")) == 2
+    assert "train.json" in {a.path for a in client.list_artifacts(new[0].info.run_id)}
+    import mlflow
+    mlflow.set_tracking_uri(f"sqlite:///{copy / 'mlruns' / 'mlflow.db'}")
+    assert mlflow.pyfunc.load_model(f"runs:/{new[0].info.run_id}/model").metadata.run_id == new[0].info.run_id
+    from src.learning.checkpoint import load_checkpoint
+    _, _, meta = load_checkpoint(copy / "models/model.pt")
+    assert meta["model"] == "pose_lstm" and meta["config"]["train"]["strategy"] == "ddp"

@@ -197,7 +197,7 @@ def train_model(params: Params, paths: RunPaths) -> dict:
         t0 = time.perf_counter()
         trainer.fit(lit, train_dl, val_dl)
         train_seconds = time.perf_counter() - t0
-        if best.best_model_path:
+        if best.best_model_path and trainer.is_global_zero:  # the file is on rank zero's node only
             lit.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"])
     model = lit.model.cpu().to(memory_format=torch.contiguous_format).eval()
     example = val_ds[0][0][:1]
@@ -229,7 +229,7 @@ def train_model(params: Params, paths: RunPaths) -> dict:
         client.log_metric(logger.run_id, "parameters", float(figures["parameters"]))
         client.log_artifact(logger.run_id, str(paths.train_json))
         log_pytorch_model(params, logger.run_id, model, example)
-    print(f"[train] {name} ({size}): best val acc {figures['best_val_acc']:.3f} after {figures['epochs_run']} "
-          f"epochs, {train_seconds:.1f} s, {figures['train_clips_per_s']} train clips/s, "
-          f"loader {figures['loader_clips_per_s']} clips/s", flush=True)
+        print(f"[train] {name} ({size}): best val acc {figures['best_val_acc']:.3f} after {figures['epochs_run']} "
+              f"epochs, {train_seconds:.1f} s, {figures['train_clips_per_s']} train clips/s, "
+              f"loader {figures['loader_clips_per_s']} clips/s", flush=True)
     return figures
