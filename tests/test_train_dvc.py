@@ -112,6 +112,14 @@ def test_exp_run_other_model_reruns_only_train_and_evaluate(repo):
     assert json.loads((r.path / "reports/runs/main/eval.json").read_text())["model"] == "pose_lstm"
     assert "model.name" in r.dvc("params", "diff")
     assert "pose_lstm" in r.dvc("exp", "show", "--csv")
+    # the two runs side by side fit a 160-column terminal, every cell readable
+    r.env["COLUMNS"] = "160"
+    try:
+        table = r.dvc("exp", "show", "--only-changed", "--no-pager")
+    finally:
+        del r.env["COLUMNS"]
+    assert "pose_lstm" in table and "…" not in table, table
+    assert max(len(line) for line in table.splitlines()) <= 160, table
 
 
 def test_training_is_deterministic_on_cpu(repo):
