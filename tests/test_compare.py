@@ -108,3 +108,11 @@ def test_shifted_split_backgrounds_are_never_seen_in_training():
             assert train.background.split(":")[1] in cartoon.NATURAL_TRAIN
         assert shifted.background.split(":")[1] in cartoon.NATURAL_SHIFTED
         assert lo_shift <= shifted.height_frac <= hi_shift and lo_train <= train.height_frac <= hi_train
+
+
+def test_a_missing_run_stops_the_comparison_naming_it(tmp_path):
+    from src.reporting.compare import CompareError, load_runs
+    (tmp_path / "m" / "seed0").mkdir(parents=True)
+    with pytest.raises(CompareError) as exc:
+        load_runs(["m"], [0], tmp_path, CLASSES)
+    assert "the run m (seed 0) is missing" in str(exc.value) and "compare_evaluate@m-0" in str(exc.value)

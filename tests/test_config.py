@@ -18,6 +18,9 @@ def test_defaults_load_from_params_yaml():
     ({"pose": {"model_complexity": 3}}, ["pose.model_complexity", "0, 1, 2"]),
     ({"data": {"split_ratios": [0.5, 0.5, 0.5]}}, ["data.split_ratios"]),
     ({"bogus": {}}, ["bogus", "allowed sections"]),
+    ({"compare": {"seeds": []}}, ["compare.seeds", "at least one"]),
+    ({"compare": {"seeds": [0, 1, 0]}}, ["compare.seeds", "twice"]),
+    ({"compare": {"seeds": [0, 1.5]}}, ["compare.seeds", "integer"]),
 ])
 def test_bad_parameter_names_key_and_allowed_values(raw, names):
     with pytest.raises(ParamError) as exc:
