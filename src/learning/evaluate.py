@@ -16,8 +16,8 @@ from src.learning.checkpoint import load_checkpoint
 from src.learning.data import ClipDataset, make_dataset
 from src.learning.runs import CURATED, RunPaths
 from src.reporting.metrics import classification_metrics, count_flops
-from src.reporting.tracking import quiet, tracking_uri
-from src.utils import atomic_path, read_json, write_csv, write_json
+from src.reporting.tracking import quiet, tracking_uri, training_run
+from src.utils import atomic_path, write_csv, write_json
 
 
 @torch.inference_mode()
@@ -84,7 +84,7 @@ def evaluate_run(params: Params, paths: RunPaths) -> dict:
                        shifted_test_clips=shifted["test_clips"], shifted=shifted)
     views, seconds, n = test["views"], test["seconds"], len(test["y"])
     per_view = count_flops(model, test["example"]) / 1e9
-    train = read_json(paths.train_json) if paths.train_json.exists() else {}
+    train = training_run(params, paths.checkpoint)
     figures.update(model=meta["model"], size=meta["size"], family=meta.get("family"), views=views,
                    inference_seconds=round(seconds, 2), inference_clips_per_s=round(n / max(seconds, 1e-9), 2),
                    gflops_per_view=round(per_view, 4), gflops_per_clip=round(per_view * views, 4),

@@ -104,6 +104,38 @@ def log_pytorch_model(params, run_id: str, model, example) -> str:
     return info.model_uri
 
 
+def file_md5(path: Path) -> str:
+    import hashlib
+    h = hashlib.md5()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def training_run(params, checkpoint: Path) -> dict:
+    """The training run that wrote `checkpoint`, found by the checkpoint's MD5 (train tags its run with it):
+    its MLflow run id and its speed figures; {} when the store has none.
+
+    Why not read train.json: evaluate would then list it as a dependency, and its hash would be one more
+    32-character column in `dvc exp show --only-changed` for every change of model.name. Identical
+    retrains write identical checkpoints; the newest run with that MD5 is taken."""
+    from mlflow.exceptions import MlflowException
+    try:
+        c = client(params)
+        exp = c.get_experiment_by_name(EXPERIMENT)
+        runs = c.search_runs([exp.experiment_id], filter_string=f"tags.checkpoint_md5 = '{file_md5(checkpoint)}'",
+                             order_by=["attributes.start_time DESC"], max_results=1) if exp else []
+    except MlflowException as exc:
+        print(f"WARNING: could not search the MLflow store for the training run of {checkpoint}: {exc}")
+        return {}
+    if not runs:
+        return {}
+    m = runs[0].data.metrics
+    return dict(mlflow_run_id=runs[0].info.run_id, train_seconds=m.get("train_seconds"),
+                train_clips_per_s=m.get("train_clips_per_s"), loader_clips_per_s=m.get("loader_clips_per_s"))
+
+
 def comparison_run(params, runs: dict[str, list[str]], best: str, figures: dict) -> str:
     """One parent run for the comparison: the model runs nested under it, its figures logged, and the best
     model registered as REGISTERED_MODEL@champion. runs: model -> MLflow run ids (one per seed)."""
