@@ -48,6 +48,16 @@ def write_csv(path: str | Path, df: pd.DataFrame) -> None:
         df.to_csv(tmp, index=False)
 
 
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file, read in 1 MiB blocks (hashlib's file_digest needs Python 3.11)."""
+    import hashlib
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def clean_tmp(folder: str | Path) -> None:
     """Remove leftovers of interrupted atomic writes."""
     for p in Path(folder).glob(".tmp-*"):

@@ -14,7 +14,7 @@ from src.annotations import read_classes, read_order_pairs
 from src.config import Params
 from src.learning.checkpoint import load_checkpoint
 from src.learning.data import ClipDataset, make_dataset
-from src.learning.runs import CURATED, RunPaths
+from src.learning.runs import RunPaths, write_curated
 from src.reporting.metrics import classification_metrics, count_flops
 from src.reporting.tracking import quiet, tracking_uri, training_run
 from src.utils import atomic_path, write_csv, write_json
@@ -92,8 +92,7 @@ def evaluate_run(params: Params, paths: RunPaths) -> dict:
                    train_seconds=train.get("train_seconds"), train_clips_per_s=train.get("train_clips_per_s"),
                    loader_clips_per_s=train.get("loader_clips_per_s"))
     write_json(paths.eval_json, figures)
-    if paths.metrics_json:  # the main model's handful of figures `dvc metrics` compares
-        write_json(paths.metrics_json, {k: round(figures[k], 4) for k in CURATED if k in figures})
+    write_curated(paths, figures)
     write_csv(paths.predictions, pd.concat(predictions, ignore_index=True))
     _log_to_mlflow(params, train.get("mlflow_run_id"), figures, paths, test,
                    f"{meta['model']} ({meta['size']}): test top-1 {figures['top1']:.3f}", classes)

@@ -77,6 +77,23 @@ def resolve_init(params: Params, name: str) -> str:
     return init
 
 
+def write_curated(paths: RunPaths, figures: dict) -> None:
+    """The main run's handful of figures `dvc metrics` compares (nothing for a comparison run)."""
+    if paths.metrics_json:
+        from src.utils import write_json
+        write_json(paths.metrics_json, {k: round(figures[k], 4) for k in CURATED if k in figures})
+
+
+def _copy_files(pairs) -> None:
+    """Copy (source, destination) pairs, each destination written atomically."""
+    import shutil
+
+    from src.utils import atomic_path
+    for src, dest in pairs:
+        with atomic_path(dest) as tmp:
+            shutil.copyfile(src, tmp)
+
+
 # --- the main model taken over from the comparison ------------------------------------------------------
 # Here, not in src.learning.train/evaluate: deciding to reuse a run needs neither Lightning nor the models,
 # and importing them costs about 10 s a stage.
@@ -85,18 +102,14 @@ def reuse_comparison_run(params: Params, paths: RunPaths) -> dict | None:
     """When the comparison already trained `model.name` under `base.seed` with these very settings, take its
     run instead of training the same model twice: copy its checkpoint, figures and curves. None when there
     is no such run."""
-    import shutil
-
-    from src.utils import atomic_path, read_json, write_json
+    from src.utils import read_json, write_json
     other = RunPaths(comparison_params(params, params.model.name, params.base.seed), compare=True)
     if params.model.weights or not all(p.exists() for p in (other.checkpoint, other.train_json, other.history)):
         return None
     figures = read_json(other.train_json)
     if figures.get("params_hash") != params_hash(params):
         return None
-    for src, dest in ((other.checkpoint, paths.checkpoint), (other.history, paths.history)):
-        with atomic_path(dest) as tmp:
-            shutil.copyfile(src, tmp)
+    _copy_files(((other.checkpoint, paths.checkpoint), (other.history, paths.history)))
     write_json(paths.train_json, figures)
     print(f"[train] {params.model.name}: the comparison trained it with the same data and settings; "
           f"reusing {other.checkpoint} (best val acc {figures['best_val_acc']:.3f})", flush=True)
@@ -107,19 +120,16 @@ def reuse_comparison_evaluation(params: Params, paths: RunPaths) -> dict | None:
     """When the main checkpoint is the comparison's run of the same model and seed (reuse_comparison_run took
     it over), its test figures are already computed: copy them instead of evaluating the same model twice."""
     import filecmp
-    import shutil
 
-    from src.utils import atomic_path, read_json, write_json
+    from src.utils import read_json
     other = RunPaths(comparison_params(params, params.model.name, params.base.seed), compare=True)
     needed = (other.checkpoint, other.eval_json, other.predictions, other.confusion_csv)
     if not all(p.exists() for p in needed) or not filecmp.cmp(paths.checkpoint, other.checkpoint, shallow=False):
         return None
-    for src, dest in ((other.eval_json, paths.eval_json), (other.predictions, paths.predictions),
-                      (other.confusion_csv, paths.confusion_csv)):
-        with atomic_path(dest) as tmp:
-            shutil.copyfile(src, tmp)
+    _copy_files(((other.eval_json, paths.eval_json), (other.predictions, paths.predictions),
+                 (other.confusion_csv, paths.confusion_csv)))
     figures = read_json(paths.eval_json)
-    write_json(paths.metrics_json, {k: round(figures[k], 4) for k in CURATED if k in figures})
+    write_curated(paths, figures)
     print(f"[evaluate] {params.model.name}: the same checkpoint as the comparison's run; reusing its test figures "
           f"(top-1 {figures['top1']:.3f})", flush=True)
     return figures

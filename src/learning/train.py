@@ -25,8 +25,8 @@ from src.models.build import build_model
 from src.models.registry import MODELS, RECIPE_KEYS, Recipe, input_spec
 from src.models.weights import WeightsError, load_local
 from src.reporting.metrics import count_flops
-from src.reporting.tracking import file_md5, flatten, log_pytorch_model, mlflow_logger, quiet
-from src.utils import write_csv, write_json
+from src.reporting.tracking import flatten, log_pytorch_model, mlflow_logger, quiet
+from src.utils import file_digest, write_csv, write_json
 
 
 def load_selfsup(model: nn.Module, folder: Path) -> int:
@@ -227,7 +227,7 @@ def train_model(params: Params, paths: RunPaths) -> dict:
         for k in ("best_val_acc", "train_seconds", "train_clips_per_s", "loader_clips_per_s", "gflops_per_view"):
             client.log_metric(logger.run_id, k, float(figures[k]))
         client.log_metric(logger.run_id, "parameters", float(figures["parameters"]))
-        client.set_tag(logger.run_id, "checkpoint_md5", file_md5(paths.checkpoint))  # evaluate finds the run by it
+        client.set_tag(logger.run_id, "checkpoint_md5", file_digest(paths.checkpoint, "md5"))  # evaluate finds the run by it
         client.log_artifact(logger.run_id, str(paths.train_json))
         log_pytorch_model(params, logger.run_id, model, example)
         print(f"[train] {name} ({size}): best val acc {figures['best_val_acc']:.3f} after {figures['epochs_run']} "

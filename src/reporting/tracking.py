@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from src.utils import repo_root
+from src.utils import file_digest, repo_root
 
 EXPERIMENT = "video-action-recognition"
 REGISTERED_MODEL = "video-action-recognition"
@@ -104,15 +104,6 @@ def log_pytorch_model(params, run_id: str, model, example) -> str:
     return info.model_uri
 
 
-def file_md5(path: Path) -> str:
-    import hashlib
-    h = hashlib.md5()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def training_run(params, checkpoint: Path) -> dict:
     """The training run that wrote `checkpoint`, found by the checkpoint's MD5 (train tags its run with it):
     its MLflow run id and its speed figures; {} when the store has none.
@@ -121,10 +112,11 @@ def training_run(params, checkpoint: Path) -> dict:
     32-character column in `dvc exp show --only-changed` for every change of model.name. Identical
     retrains write identical checkpoints; the newest run with that MD5 is taken."""
     from mlflow.exceptions import MlflowException
+    md5 = file_digest(checkpoint, "md5")
     try:
         c = client(params)
         exp = c.get_experiment_by_name(EXPERIMENT)
-        runs = c.search_runs([exp.experiment_id], filter_string=f"tags.checkpoint_md5 = '{file_md5(checkpoint)}'",
+        runs = c.search_runs([exp.experiment_id], filter_string=f"tags.checkpoint_md5 = '{md5}'",
                              order_by=["attributes.start_time DESC"], max_results=1) if exp else []
     except MlflowException as exc:
         print(f"WARNING: could not search the MLflow store for the training run of {checkpoint}: {exc}")

@@ -25,7 +25,7 @@ from src.annotations import COLUMNS, StageError
 from src.config import ParamError, Params
 from src.sources.youtube import download_segment
 from src.splits import clip_seed, split_counts
-from src.utils import atomic_path
+from src.utils import atomic_path, file_digest
 
 KINETICS_SPLITS = ("train", "validate")
 MIRROR_SPLIT = {"train": "train", "validate": "val"}  # the CVDF mirror names validate "val"
@@ -33,14 +33,6 @@ REQUIRED = ["label", "youtube_id", "time_start", "time_end"]
 
 
 # --- annotation files ------------------------------------------------------------------------
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def cached_download(url: str, cache_dir: Path, expected_sha256: str | None = None, timeout: float = 60) -> Path:
     """Download `url` once into cache_dir (keyed by the URL) and verify it by SHA-256.
 
@@ -53,7 +45,7 @@ def cached_download(url: str, cache_dir: Path, expected_sha256: str | None = Non
     sidecar = path.with_name(path.name + ".sha256")
     if path.exists() and sidecar.exists():
         recorded = sidecar.read_text().strip()
-        if sha256_file(path) == recorded and (not expected_sha256 or recorded == expected_sha256.lower()):
+        if file_digest(path) == recorded and (not expected_sha256 or recorded == expected_sha256.lower()):
             return path
     try:
         with urllib.request.urlopen(url, timeout=timeout) as resp, atomic_path(path) as tmp:
@@ -64,7 +56,7 @@ def cached_download(url: str, cache_dir: Path, expected_sha256: str | None = Non
             if "text/html" in ctype:
                 raise StageError(f"{url} returned an HTML page (Content-Type {ctype}), not the annotation "
                                  f"file: check kinetics.archive_url / kinetics.csv_url")
-            digest = sha256_file(tmp)
+            digest = file_digest(tmp)
             if expected_sha256 and digest != expected_sha256.lower():
                 raise StageError(f"{url}: SHA-256 {digest} does not match kinetics.archive_sha256 "
                                  f"{expected_sha256}")
