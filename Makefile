@@ -30,6 +30,7 @@ bench: setup
 	python -m benchmarks.bench_frames
 	python -m benchmarks.bench_pose
 	python -m benchmarks.bench_models
+	python -m benchmarks.learnability
 
 clean-venv:
 	rm -rf $(VENV)

@@ -3,8 +3,9 @@
 Per model (small size unless --size full): train clips/s (forward + backward + AdamW step on random
 input, batch 8), forward GFLOPs per clip, the achieved GFLOP/s (3x forward for a training step), and
 that figure as a share of this machine's matmul peak measured in the same run, in fp32 and under bf16
-autocast. Models whose recipe trains channels-last (the `layout` column) are timed in that layout;
-every recipe trains in fp32 (`train.precision` null), since bf16 autocast measured slower here.
+autocast; whether bf16 gradients are finite and deterministic (`bf16 grads`); and the precision the recipe
+picks on a CPU with bf16 units (`recipe`: Recipe.bf16, set where bf16 measured faster and safe). Models
+whose recipe trains channels-last (the `layout` column) are timed in that layout.
 
     python -m benchmarks.bench_models [--models c3d videomae] [--threads 2] [--seconds 4]
 """
@@ -58,6 +59,26 @@ def train_rate(model, x: torch.Tensor, bf16: bool, seconds: float) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def bf16_gradients_safe(model, x: torch.Tensor, repeats: int = 4) -> bool:
+    """Whether bf16-autocast gradients are finite and the same bit for bit when one step is repeated on the same
+    input: oneDNN's bf16 conv3d weight gradients on small grids were neither on an AVX512-BF16 CPU (random
+    NaNs, a different result each time), which Recipe.bf16 must never enable."""
+    y = torch.randint(0, 8, (len(x),))
+    model.train()
+    for _ in range(repeats):
+        grads = []
+        for _ in range(2):
+            torch.manual_seed(1)  # the same dropout masks
+            model.zero_grad(set_to_none=True)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                loss = torch.nn.functional.cross_entropy(model(x).float(), y)
+            loss.backward()
+            grads.append(torch.cat([p.grad.flatten().float() for p in model.parameters() if p.grad is not None]))
+        if not (torch.isfinite(grads[0]).all() and torch.equal(grads[0], grads[1])):
+            return False
+    return True
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="*", default=list(MODELS))
@@ -71,7 +92,7 @@ def main() -> None:
     peak32, peak16 = matmul_peak(torch.float32), matmul_peak(torch.bfloat16)
     print(f"threads {torch.get_num_threads()}; matmul peak: fp32 {peak32:.0f} GFLOP/s, bf16 {peak16:.0f} GFLOP/s")
     print(f"{'model':14} {'layout':>7} {'GFLOPs/clip':>11} {'fp32 clips/s':>12} {'GFLOP/s':>8} {'%peak':>6} "
-          f"{'bf16 clips/s':>12} {'GFLOP/s':>8} {'%peak':>6}")
+          f"{'bf16 clips/s':>12} {'GFLOP/s':>8} {'%peak':>6} {'bf16 grads':>10} {'recipe':>7}")
     for name in args.models:
         torch.manual_seed(0)
         model = build_model(name, 8, args.size)
@@ -87,7 +108,9 @@ def main() -> None:
             achieved = 3 * gflops * rate  # forward + backward (about twice the forward)
             cells.append(f"{rate:12.1f} {achieved:8.0f} {100 * achieved / peak:5.1f}%")
         layout = "CL" if channels_last else "-"
-        print(f"{name:14} {layout:>7} {gflops:11.3f} {cells[0]} {cells[1]}", flush=True)
+        safe = "safe" if bf16_gradients_safe(model, x) else "UNSAFE"
+        chosen = "bf16" if MODELS[name].recipe.bf16 else "fp32"
+        print(f"{name:14} {layout:>7} {gflops:11.3f} {cells[0]} {cells[1]} {safe:>10} {chosen:>7}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,54 +1,144 @@
-"""Pose stage overhead against MediaPipe's own per-frame time on the same frames.
+"""The pose front-end: its cost per clip against MediaPipe alone, and how well it finds and follows the dancer.
 
-(a) bare MediaPipe: one Pose graph, frames already decoded in memory, reset between clips;
-(b) the stage's code (read store, run, save .npz) with pose.workers processes, by wall clock.
-Overhead = (wall x workers - bare time) / bare time. Needs `dvc repro frames` first.
+Rendered clips (the synthetic source's main and shifted styles, with their bystanders), resized to the frame
+store's size, where the renderer says where the labelled dancer is. Per style and front-end:
+
+- `mediapipe`: MediaPipe Pose on the whole frame, tracking mode (the front-end before issue 18);
+- `front-end`: the pose stage's PoseEstimator (person segmentation, one track per clip, pose on the isolated,
+  enlarged dancer);
+
+the share of frames with a pose, the share of those whose hips lie on the labelled dancer, and ms per frame
+(one core). `--detectors` also compares the person detectors the front-end could have used, by the share of
+frames where one of their detections lies on the dancer.
+
+    python -m benchmarks.bench_pose [--clips 24] [--detectors]
 """
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
-from pathlib import Path
 
-import pandas as pd
+import cv2
+import numpy as np
 
-from src.annotations import MANIFEST
 from src.config import load_params
-from src.prepare.frame_store import ClipFrames
-from src.prepare.pose import PoseEstimator, extract_all
+from src.prepare.frame_store import resize_short_side
+from src.prepare.pose import PoseEstimator
+from src.sources.cartoon import CLASSES, scene
+
+
+def rendered(style: str, clips: int, frames: int, short: int, seed: int = 7):
+    """(frames RGB at the store's size, the dancer's box per frame) of `clips` rendered clips."""
+    out = []
+    for i in range(clips):
+        walk = list(scene(CLASSES[i % len(CLASSES)], f"bench-{style}-{i}", seed, 3.0, 256, 192, 8, style))
+        keep = np.linspace(0, len(walk) - 1, frames).round().astype(int)
+        out.append(([resize_short_side(cv2.cvtColor(walk[k][0], cv2.COLOR_BGR2RGB), short) for k in keep],
+                    np.array([walk[k][1] for k in keep])))
+    return out
+
+
+def on_box(points, boxes, pad: float = 0.02) -> list[bool]:
+    return [p is not None and b[0] - pad <= p[0] <= b[2] + pad and b[1] - pad <= p[1] <= b[3] + pad
+            for p, b in zip(points, boxes)]
+
+
+def mediapipe_alone(pose, frames):
+    hips = []
+    for img in frames:
+        res = pose.process(img)
+        lm = res.pose_landmarks.landmark if res.pose_landmarks else None
+        hips.append(None if lm is None else ((lm[23].x + lm[24].x) / 2, (lm[23].y + lm[24].y) / 2))
+    pose.reset()
+    return hips
+
+
+def detectors(data, rows: list) -> None:
+    """Person detectors: does one of their detections lie on the dancer, and at what cost."""
+    import mediapipe as mp
+
+    from src.prepare.person_detector import PersonDetector
+    from src.prepare.pose import find_people
+    blaze = PersonDetector()
+    face = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
+    seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)
+    hog = cv2.HOGDescriptor()
+    hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+
+    def centre(b):
+        return ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+
+    def run(name, img):
+        h, w = img.shape[:2]
+        if name == "BlazePose detector":
+            return [p.hip for p in blaze.detect(img)]
+        if name == "face detector (full range)":
+            dets = face.process(img).detections or []
+            return [centre((d.location_data.relative_bounding_box.xmin, d.location_data.relative_bounding_box.ymin,
+                            d.location_data.relative_bounding_box.xmin + d.location_data.relative_bounding_box.width,
+                            d.location_data.relative_bounding_box.ymin + d.location_data.relative_bounding_box.height))
+                    for d in dets]
+        if name == "HOG people (2x upscaled)":
+            rects, _ = hog.detectMultiScale(cv2.resize(img, (2 * w, 2 * h)), winStride=(8, 8))
+            return [((x + rw / 2) / (2 * w), (y + rh / 2) / (2 * h)) for x, y, rw, rh in rects]
+        return [centre(p[:4]) for p in find_people(seg.process(img).segmentation_mask > 0.5)]
+
+    print(f"\n{'style':8} {'detector':28} {'dancer found':>12} {'detections/frame':>16} {'ms/frame':>9}")
+    for style, clips in data.items():
+        for name in ("BlazePose detector", "face detector (full range)", "HOG people (2x upscaled)",
+                     "selfie segmentation"):
+            hits = n = found = 0
+            t0 = time.perf_counter()
+            for frames, boxes in clips:
+                for img, box in zip(frames, boxes):
+                    points = run(name, img)
+                    hits += any(on_box([p], [box])[0] for p in points)
+                    found += len(points)
+                    n += 1
+            ms = 1000 * (time.perf_counter() - t0) / n
+            print(f"{style:8} {name:28} {hits / n:12.3f} {found / n:16.2f} {ms:9.1f}")
+            rows.append(dict(style=style, detector=name, found=hits / n, ms=ms))
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--clips", type=int, default=48)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--clips", type=int, default=24, help="clips per style")
+    ap.add_argument("--detectors", action="store_true", help="also compare the person detectors")
     args = ap.parse_args()
     p = load_params()
-    frames = pd.read_csv(p.paths.frames / MANIFEST)
-    rows = frames[frames.status == "ok"].sample(n=args.clips, random_state=0).to_dict("records")
-    decoded = [[c.frame(i) for i in range(len(c))] for c in (ClipFrames(p.paths.frames / r["path"]) for r in rows)]
-    n_frames = sum(map(len, decoded))
-    est = PoseEstimator(p.pose)
-    est.run(decoded[0])  # warm-up
-    t0 = time.perf_counter()
-    for clip in decoded:
-        est.pose.reset()
-        for img in clip:
-            est.pose.process(img)
-    bare = time.perf_counter() - t0
-    est.close()
-    print(f"bare MediaPipe: {1000 * bare / n_frames:.2f} ms/frame over {n_frames} frames (one core)")
-    for workers in sorted({1, p.pose.workers}):
-        cfg = type(p.pose)(**{**p.pose.__dict__, "workers": workers})
-        with tempfile.TemporaryDirectory() as tmp:
+    import mediapipe as mp
+    import torch
+    torch.set_num_threads(1)
+    cv2.setNumThreads(1)
+    data = {style: rendered(style, args.clips, p.frames.max_frames, p.frames.short_side)
+            for style in ("train", "shifted")}
+    estimator = PoseEstimator(p.pose)
+    alone = mp.solutions.pose.Pose(static_image_mode=p.pose.static_image_mode,
+                                   model_complexity=p.pose.model_complexity,
+                                   min_detection_confidence=p.pose.min_detection_confidence,
+                                   min_tracking_confidence=p.pose.min_tracking_confidence)
+    estimator.run(data["train"][0][0]), mediapipe_alone(alone, data["train"][0][0])  # warm-up
+    print(f"{args.clips} rendered clips per style, {p.frames.max_frames} frames each at {p.frames.short_side} px")
+    print(f"{'style':8} {'front-end':10} {'pose found':>10} {'on dancer':>10} {'ms/frame':>9} {'x MediaPipe':>11}")
+    for style, clips in data.items():
+        costs = {}
+        for name in ("mediapipe", "front-end"):
+            frames_n = found = on = 0
             t0 = time.perf_counter()
-            extract_all(rows, p.paths.frames, Path(tmp), cfg)
-            wall = time.perf_counter() - t0
-        overhead = 100 * (wall * workers - bare) / bare
-        print(f"pose stage, {workers} worker(s): {1000 * wall / n_frames:.2f} ms/frame wall, "
-              f"{n_frames / wall:.1f} frames/s, overhead {overhead:+.1f}% vs bare x {workers} core(s) "
-              f"(target within 15%); cores: {os.cpu_count()}")
+            for frames, boxes in clips:
+                if name == "mediapipe":
+                    hips = mediapipe_alone(alone, frames)
+                else:
+                    res = estimator.run(frames)
+                    hips = [tuple(k[[23, 24], :2].mean(0)) if d else None for k, d in zip(res.keypoints, res.detected)]
+                frames_n += len(frames)
+                found += sum(h is not None for h in hips)
+                on += sum(on_box(hips, boxes))
+            costs[name] = 1000 * (time.perf_counter() - t0) / frames_n
+            print(f"{style:8} {name:10} {found / frames_n:10.3f} {on / max(1, found):10.3f} {costs[name]:9.1f} "
+                  f"{costs[name] / costs['mediapipe']:11.2f}")
+    if args.detectors:
+        detectors(data, [])
 
 
 if __name__ == "__main__":

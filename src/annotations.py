@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from src.errors import UserError
 from src.splits import SPLITS
 from src.utils import atomic_path, read_json, write_csv, write_json
 
@@ -23,7 +24,7 @@ MANIFEST = "manifest.csv"
 PAIRS = "pairs.json"
 
 
-class StageError(RuntimeError):
+class StageError(UserError, RuntimeError):
     """A stage cannot produce a usable output (too few clips survived, bad input table)."""
 
 

@@ -19,12 +19,13 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
+from src.errors import UserError
 from src.models.registry import MODELS
 
 PARAMS_FILE = Path("params.yaml")
 
 
-class ParamError(ValueError):
+class ParamError(UserError, ValueError):
     """A parameter in params.yaml is unknown, missing or out of range."""
 
 
@@ -203,6 +204,7 @@ class Synthetic(Section):
     segment_seconds: float = rule(gt=0)
     crf: int = rule(ge=0, le=51)
     shifted_clips_per_class: int = rule(ge=0, help="clips per class of the shifted test split")
+    shifted_val_clips_per_class: int = rule(ge=0, help="clips per class of the shifted validation split")
 
     def check(self):
         if self.max_seconds < self.min_seconds:
@@ -343,6 +345,14 @@ class Train(Section):
     limit_train_clips: int = rule(ge=0)
 
 
+@section("fusion")
+class Fusion(Section):
+    """The fusion model of the comparison: which RGB and which pose model of compare.models it fuses."""
+    rgb: str = rule(choices=tuple(m for m, e in MODELS.items() if e.kind == "rgb"))
+    pose: str = rule(choices=tuple(m for m, e in MODELS.items() if e.kind == "pose"))
+    enabled: bool = rule(help="false: no fusion model in the comparison")
+
+
 @section("evaluate")
 class Evaluate(Section):
     num_clips: int = rule(gt=0)
@@ -365,7 +375,7 @@ class Compare(Section):
 
 
 SECTIONS = {cls.NAME: cls for cls in (Base, Paths, Compute, Data, Synthetic, Kinetics, Download, Trim, Frames, Pose,
-                                      Model, Pretrain, Train, Evaluate, Compare)}
+                                      Model, Pretrain, Train, Fusion, Evaluate, Compare)}
 
 
 @dataclass(frozen=True)
@@ -383,6 +393,7 @@ class Params:
     model: Model
     pretrain: Pretrain
     train: Train
+    fusion: Fusion
     evaluate: Evaluate
     compare: Compare
 

@@ -131,3 +131,10 @@ def encode_h264(path: str | Path, frames_rgb: Iterable[np.ndarray], fps: float, 
         if proc.wait() != 0:
             raise MediaError(f"ffmpeg encode failed: {err.splitlines()[-1] if err else proc.returncode}")
     return path.stat().st_size
+
+
+def uniform_indices(n: int, k: int) -> np.ndarray:
+    """k indices spread evenly over n items (all of them when n <= k)."""
+    if n <= k:
+        return np.arange(n)
+    return np.round(np.linspace(0, n - 1, k)).astype(int)

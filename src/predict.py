@@ -1,6 +1,6 @@
 """Predict the action in new videos with a trained model.
 
-    python -m src.predict VIDEO [--model models/model.pt] [--start S] [--end E | --duration D]
+    python -m src.predict VIDEO [--model models/model.safetensors] [--start S] [--end E | --duration D]
                                 [--top-k 5] [--num-clips N] [--json] [--save-clip PATH]
     python -m src.predict FOLDER_OR_VIDEOS... --output predictions.csv
 
@@ -64,7 +64,7 @@ class Predictor:
         self.frames = Frames(**{**cfg["frames"], "workers": 1})
         self.pose_cfg = Pose(**{**cfg["pose"], "workers": 1})
         self.classes = self.meta["classes"]
-        self.num_clips, self.num_crops = num_clips, num_crops if self.spec.kind == "rgb" else 1
+        self.num_clips, self.num_crops = num_clips, num_crops if self.spec.kind in ("rgb", "fusion") else 1
         self._pose = None
 
     def _segment(self, video: Path, start: float | None, end: float | None, duration: float | None):
@@ -101,26 +101,36 @@ class Predictor:
             trim_clip(video, clip, s, e, self.trim)
             extract_clip(clip, stored, self.frames)
             frames = ClipFrames(stored)
-            if self.spec.kind == "rgb":
-                box = None
-                if self.spec.crop == "person":  # the same box the pipeline took from its pose store
-                    kps, det, _ = self._pose_estimator().run(frames.frame(i) for i in range(len(frames)))
-                    detection = float(det.mean())
-                    box = person_box(kps, det, *frames.shape)
-                views = rgb_eval_views(crop_box(frames.frames(range(len(frames))), box), self.spec,
-                                       self.num_clips, self.num_crops)
-            else:
-                kps, det, _ = self._pose_estimator().run(frames.frame(i) for i in range(len(frames)))
-                detection = float(det.mean())
-                views = pose_eval_views(kps, det, self.spec, self.num_clips)
+            rgb_spec, pose_spec = self._parts()
+            res = None
+            if pose_spec is not None or (rgb_spec is not None and rgb_spec.crop == "person"):
+                # the same front-end the pose stage runs: the dancer's track, its keypoints and its box
+                res = self._pose_estimator().run(frames.frame(i) for i in range(len(frames)))
+                detection = float(res.detected.mean())
+            parts = []
+            if rgb_spec is not None:
+                box = person_box(res.keypoints, res.detected, *frames.shape) if rgb_spec.crop == "person" else None
+                parts.append(rgb_eval_views(crop_box(frames.frames(range(len(frames))), box), rgb_spec,
+                                            self.num_clips, self.num_crops))
+            if pose_spec is not None:
+                parts.append(pose_eval_views(res.keypoints, res.detected, pose_spec, self.num_clips))
+            views = tuple(v.unsqueeze(0) for v in parts) if len(parts) == 2 else parts[0].unsqueeze(0)
             if save_clip:
                 Path(save_clip).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(clip, save_clip)
-        probs = score_views(self.model, views.unsqueeze(0))[0].numpy().astype(float)
+        probs = score_views(self.model, views)[0].numpy().astype(float)
         order = np.argsort(-probs)[:max(1, min(top_k, len(self.classes)))]
         return Prediction(video=str(video), top=[(self.classes[i], float(probs[i])) for i in order],
                           probabilities={c: float(p) for c, p in zip(self.classes, probs)}, start=s, end=e,
                           detection_rate=detection)
+
+    def _parts(self):
+        """(the RGB input spec or None, the pose input spec or None): a fusion model has both."""
+        from src.learning.checkpoint import spec_from_dict
+        if self.spec.kind == "fusion":
+            rgb, pose = (spec_from_dict(d) for d in self.spec.parts)
+            return rgb, pose
+        return (self.spec, None) if self.spec.kind == "rgb" else (None, self.spec)
 
     def _pose_estimator(self):
         if self._pose is None:
@@ -176,7 +186,7 @@ def _expected_errors():
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(prog="python -m src.predict", description=__doc__.split("\n\n")[0])
     ap.add_argument("videos", nargs="+", help="a video file, several, or a folder (batch mode)")
-    ap.add_argument("--model", default="models/model.pt", help="checkpoint (default: models/model.pt)")
+    ap.add_argument("--model", default="models/model.safetensors", help="checkpoint (default: models/model.safetensors)")
     ap.add_argument("--start", type=float, help="segment start in seconds (default: 0)")
     end = ap.add_mutually_exclusive_group()
     end.add_argument("--end", type=float, help="segment end in seconds (default: end of video)")

@@ -1,6 +1,7 @@
 """compare: every (model, seed) run of the comparison, with intervals, paired tests, a verdict and pictures."""
 from src.annotations import read_classes, read_order_pairs
 from src.config import Params, load_params
+from src.errors import run_cli
 from src.reporting.compare import analyse, curated, load_runs
 from src.reporting.report import write_plot_data, write_report
 from src.reporting.tracking import comparison_run
@@ -13,11 +14,15 @@ def main(params: Params) -> dict:
         raise SystemExit("compare.models is empty: list the models to compare in params.yaml")
     classes = read_classes(params.paths.annotations)
     runs_root = params.paths.reports / "runs" / "compare"
-    runs = load_runs(list(c.models), list(c.seeds), runs_root, classes)
-    analysis = analyse(runs, classes, read_order_pairs(params.paths.annotations))
+    fused = all((runs_root / "fusion" / f"seed{s}" / "eval.json").exists() for s in c.seeds)
+    models = list(c.models) + (["fusion"] if fused else [])  # stages/fusion.py says when and why there is none
+    runs = load_runs(models, list(c.seeds), runs_root, classes)
+    fusion_parts = {"rgb": params.fusion.rgb, "pose": params.fusion.pose} if fused else None
+    analysis = analyse(runs, classes, read_order_pairs(params.paths.annotations), fusion_parts)
     write_json(params.paths.reports / "compare.json", analysis)
     write_json(params.paths.metrics / "compare.json", curated(analysis))
-    write_report(analysis, runs, list(c.seeds), params.paths.reports, params.paths.frames, params.paths.pose)
+    write_report(analysis, runs, list(c.seeds), params.paths.reports, params.paths.frames, params.paths.pose,
+                 params.paths.plots / "history")
     write_plot_data(analysis, params.paths.plots / "history", params.paths.plots / "curves", c.seeds[0])
     run_ids = {n: [read_json(runs_root / n / f"seed{s}" / "train.json").get("mlflow_run_id") for s in c.seeds]
                for n in runs}
@@ -30,4 +35,4 @@ def main(params: Params) -> dict:
 
 
 if __name__ == "__main__":
-    main(load_params())
+    run_cli(lambda: main(load_params()))

@@ -1,6 +1,7 @@
 """download: put each annotated clip's video into data/raw (rendered, downloaded or copied, by data.source)."""
 from src.annotations import read_classes
 from src.config import Params, load_params
+from src.errors import run_cli
 from src.prepare.download import availability, check_success_ratio, download_all
 from src.prepare.runner import finish_clip_stage
 from src.utils import StageReport
@@ -18,4 +19,4 @@ def main(params: Params) -> None:
 
 
 if __name__ == "__main__":
-    main(load_params())
+    run_cli(lambda: main(load_params()))

@@ -2,6 +2,7 @@
 import argparse
 
 from src.config import Params, load_params
+from src.errors import run_cli
 from src.learning.runs import RunPaths, comparison_params, reuse_comparison_evaluation
 
 
@@ -20,4 +21,4 @@ if __name__ == "__main__":
     parser.add_argument("--compare", metavar="NAME", help="evaluate this model of compare.models")
     parser.add_argument("--seed", type=int, help="with --compare: the training seed of this run")
     args = parser.parse_args()
-    main(load_params(), args.compare, args.seed)
+    run_cli(lambda: main(load_params(), args.compare, args.seed))

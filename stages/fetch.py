@@ -1,6 +1,7 @@
 """fetch: build the Kinetics-format annotation tables for the chosen data.source."""
 from src.annotations import write_annotations
 from src.config import Params, load_params
+from src.errors import run_cli
 from src.sources import fetch_annotations, order_pairs
 from src.utils import StageReport
 
@@ -17,4 +18,4 @@ def main(params: Params) -> None:
 
 
 if __name__ == "__main__":
-    main(load_params())
+    run_cli(lambda: main(load_params()))

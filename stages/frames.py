@@ -1,6 +1,7 @@
 """frames: decode each clip once into the H.264 frame store plus its index (manifest.csv)."""
 from src.annotations import read_ok
 from src.config import Params, load_params
+from src.errors import run_cli
 from src.prepare.frame_store import extract_all
 from src.prepare.runner import finish_clip_stage
 from src.utils import StageReport
@@ -18,4 +19,4 @@ def main(params: Params) -> None:
 
 
 if __name__ == "__main__":
-    main(load_params())
+    run_cli(lambda: main(load_params()))

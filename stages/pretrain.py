@@ -7,6 +7,7 @@ stage depends on its own model's folder only and reruns only when that one chang
 import shutil
 
 from src.config import Params, load_params
+from src.errors import run_cli
 from src.learning.pretrain import pretrain_videomae
 from src.models.registry import MODELS
 from src.utils import write_json
@@ -32,4 +33,4 @@ def main(params: Params) -> dict:
 
 
 if __name__ == "__main__":
-    main(load_params())
+    run_cli(lambda: main(load_params()))

@@ -1,6 +1,7 @@
 """trim: exact cut to the annotated segment at trim.fps / trim.short_side, no audio."""
 from src.annotations import read_ok
 from src.config import Params, load_params
+from src.errors import run_cli
 from src.prepare.runner import finish_clip_stage
 from src.prepare.trim import trim_all
 from src.utils import StageReport
@@ -13,4 +14,4 @@ def main(params: Params) -> None:
 
 
 if __name__ == "__main__":
-    main(load_params())
+    run_cli(lambda: main(load_params()))

@@ -7,7 +7,7 @@ from tests.imports import closure, graph
 
 # lowest first; a module may import its own layer or any lower one, never a higher one
 LAYERS = [
-    ("helpers", ["src.utils", "src.media", "src.splits", "src.annotations"]),
+    ("helpers", ["src.errors", "src.utils", "src.media", "src.splits", "src.annotations"]),
     ("models", ["src.models"]),
     ("config", ["src.config"]),
     ("sources", ["src.sources"]),

@@ -7,8 +7,15 @@ from src.models.registry import MODELS, input_spec
 from src.models.weights import WeightsError, load_local, save_weights
 
 
-def tiny_input(name: str, batch: int = 2) -> torch.Tensor:
-    spec = input_spec(name, "small")
+def tiny_input(name: str, batch: int = 2, size: str = "small"):
+    return spec_input(input_spec(name, size), batch)
+
+
+def spec_input(spec, batch: int):
+    """Random input of a spec: a clip, a keypoint sequence, or a fusion model's pair of both."""
+    if spec.kind == "fusion":
+        from src.learning.checkpoint import spec_from_dict
+        return tuple(spec_input(spec_from_dict(d), batch) for d in spec.parts)
     if spec.kind == "pose":
         return torch.randn(batch, spec.num_frames, 33, 4)
     return torch.randn(batch, 3, spec.num_frames, spec.size, spec.size)
@@ -20,7 +27,7 @@ def test_forward_backward_shape(name):
     model = build_model(name, num_classes=5, size="small")
     out = model(tiny_input(name))
     assert out.shape == (2, 5)
-    out.logsumexp(1).sum().backward()
+    (out * torch.linspace(-1, 1, out.shape[1])).sum().backward()  # any non-constant function of the logits
     grads = [p.grad for p in model.parameters() if p.requires_grad]
     assert grads and all(g is not None for g in grads[:1]) and any(g.abs().sum() > 0 for g in grads if g is not None)
 
@@ -28,7 +35,8 @@ def test_forward_backward_shape(name):
 def test_every_model_declares_small_and_full_sizes_and_its_input():
     for name, entry in MODELS.items():
         assert set(entry.sizes) == {"small", "full"}, name
-        assert entry.kind in ("rgb", "pose") and entry.family in ("frame", "temporal", "pose")
+        assert entry.kind in ("rgb", "pose", "fusion") and entry.family in ("frame", "temporal", "pose", "fusion")
+        assert entry.why, f"{name}: the registry must say why its small preset has its shape"
         full, small = input_spec(name, "full"), input_spec(name, "small")
         if entry.kind == "rgb":
             assert full.size >= small.size and full.size >= 112
@@ -128,9 +136,7 @@ def test_full_size_builds_trains_on_one_clip_and_loads_a_local_file(name, tmp_pa
     (batch-norm statistics frozen, as with batch 1 they must be), weights saved and loaded back."""
     torch.manual_seed(0)
     model = build_model(name, num_classes=4, size="full").eval()
-    spec = input_spec(name, "full")
-    x = torch.randn(1, spec.num_frames, 33, 4) if spec.kind == "pose" else \
-        torch.randn(1, 3, spec.num_frames, spec.size, spec.size)
+    x = tiny_input(name, 1, "full")
     out = model(x)
     assert out.shape == (1, 4)
     out.sum().backward()

@@ -1,23 +1,36 @@
-"""MediaPipe on a real photo of a person that scikit-image ships, and on an empty frame."""
+"""The pose front-end: MediaPipe on a real photo of a person that scikit-image ships, on empty frames, and on
+rendered clips where the renderer says where the labelled dancer is among other people."""
 import numpy as np
 import pytest
 
-from src.prepare.pose import PoseEstimator, load_pose, save_pose
+from src.prepare.pose import PoseEstimator, choose_track, find_people, link_tracks, load_pose, load_track, \
+    save_pose
 from tests.conftest import section
 
 
 @pytest.fixture(scope="module")
 def estimator():
-    est = PoseEstimator(section("pose", static_image_mode=True))
+    est = PoseEstimator(section("pose"))
     yield est
     est.close()
+
+
+def rendered(label: str, clip_id: str, style: str = "train", frames: int = 12):
+    import cv2
+
+    from src.sources.cartoon import scene
+    walk = list(scene(label, clip_id, 0, 3.0, 256, 192, 8, style))
+    keep = np.linspace(0, len(walk) - 1, frames).round().astype(int)
+    return ([cv2.resize(cv2.cvtColor(walk[k][0], cv2.COLOR_BGR2RGB), (170, 128), interpolation=cv2.INTER_AREA)
+             for k in keep], np.array([walk[k][1] for k in keep]))
 
 
 def test_astronaut_nose_and_shoulders_land_in_place(estimator):
     from skimage import data
     img = data.astronaut()  # 512x512 RGB, Eileen Collins, head near the top centre-left
-    kps, det, busy = estimator.run([img])
-    assert det.tolist() == [True] and busy > 0
+    res = estimator.run([img])
+    assert res.detected.tolist() == [True] and res.busy > 0 and res.people[0] >= 1 and res.person[0] >= 0
+    kps = res.keypoints
     nose, l_sh, r_sh = kps[0, 0], kps[0, 11], kps[0, 12]
     # nose in the face region (x ~0.3-0.55, y ~0.15-0.4 of the frame)
     assert 0.25 < nose[0] < 0.6 and 0.1 < nose[1] < 0.45
@@ -27,14 +40,79 @@ def test_astronaut_nose_and_shoulders_land_in_place(estimator):
     assert l_sh[3] > 0.5 and r_sh[3] > 0.5
 
 
-def test_missing_person_is_explicit_not_zero(estimator, tmp_path):
+def test_missing_person_is_explicit_not_zero_and_recorded(estimator, tmp_path):
     blank = np.full((64, 64, 3), 127, np.uint8)
-    kps, det, _ = estimator.run([blank, blank])
-    assert det.tolist() == [False, False]
-    assert np.isnan(kps).all() and kps.shape == (2, 33, 4)
-    save_pose(tmp_path / "p.npz", kps, det)
+    res = estimator.run([blank, blank])
+    assert res.detected.tolist() == [False, False] and res.person.tolist() == [-1, -1]
+    assert np.isnan(res.keypoints).all() and res.keypoints.shape == (2, 33, 4)
+    assert res.note == "no person found in any frame" and (res.confidence == 0).all()
+    save_pose(tmp_path / "p.npz", res.arrays())
     k2, d2 = load_pose(tmp_path / "p.npz")
     assert np.isnan(k2).all() and d2.dtype == bool and not d2.any()
+    assert set(load_track(tmp_path / "p.npz")) == {"keypoints", "detected", "person", "people", "confidence"}
+
+
+def test_a_person_in_some_frames_only_is_recorded(estimator):
+    frames, _ = rendered("dancing ballet", "some-frames", frames=6)
+    frames[3] = frames[4] = frames[5] = np.full_like(frames[0], 127)
+    res = estimator.run(frames)
+    assert 0 < res.detected.sum() <= 3 and res.note.startswith("person found in ")
+
+
+def test_the_dancer_is_followed_among_bystanders(estimator):
+    """Clips whose renderer drew other people (a bystander, a small crowd): the front-end keeps one track and
+    its poses sit on the labelled dancer."""
+    from src.sources.cartoon import CLASSES
+    found = on = clips = 0
+    for i in range(40):
+        frames, boxes = rendered(CLASSES[i % 8], f"crowd-{i}")
+        res = estimator.run(frames)
+        if res.people.max() < 2:
+            continue  # nobody else in this clip
+        clips += 1
+        hips = res.keypoints[res.detected][:, [23, 24], :2].mean(1)
+        b = boxes[res.detected]
+        found += len(hips)
+        on += int(((hips[:, 0] > b[:, 0] - .02) & (hips[:, 0] < b[:, 2] + .02) & (hips[:, 1] > b[:, 1] - .02)
+                   & (hips[:, 1] < b[:, 3] + .02)).sum())
+        if clips == 6:
+            break
+    assert clips == 6 and found >= 0.8 * 6 * 12 and on >= 0.9 * found, (clips, found, on)
+
+
+def test_one_track_per_clip_is_the_moving_central_one():
+    """Two people in every frame: a large still one at the edge and a moving one in the centre; the track of
+    the moving, central one is chosen for the whole clip, never frame by frame."""
+    people = []
+    for t in range(10):
+        still = (0.02, 0.2, 0.2, 0.9, 0.1)
+        dancer = (0.4 + 0.02 * (t % 3), 0.15, 0.6 + 0.02 * (t % 3), 0.85 - 0.03 * (t % 2), 0.09)
+        people.append([still, dancer] if t % 2 else [dancer, still])
+    tracks = link_tracks(people)
+    assert len(tracks) == 2 and all(len(tr) == 10 for tr in tracks)
+    chosen = tracks[choose_track(people, tracks)]
+    assert all(people[t][i][0] >= 0.4 for t, i in chosen.items())
+
+
+def test_a_crowd_with_no_dancer_is_recorded(estimator):
+    """Only people standing still: the front-end still reports who it followed, and says there is no dancer."""
+    import cv2
+
+    from src.sources.cartoon import STILL, Look, draw_figure, pose_at
+    frames = []
+    look = Look(height_frac=0.6, cx=0.3, cy=0.5, proportions=dict(head=0.068, neck=0.035, torso=0.29, shoulder=0.2,
+                hipw=0.15, upper=0.15, fore=0.14, thigh=0.23, shin=0.22, limb=0.06), skin=(140, 190, 235),
+                shirt=(200, 60, 60), pants=(60, 60, 200), hair=(20, 20, 20), shoes=(30, 30, 30), background="plain",
+                bg_colors=((90, 160, 90),) * 3, tempo=1.0, phase=0.0, mirror=False, jitter=0.0, seconds=1.0)
+    other = Look(**{**look.__dict__, "cx": 0.72, "shirt": (60, 200, 60)})
+    for _ in range(6):
+        img = np.full((192, 256, 3), (90, 160, 90), np.uint8)
+        draw_figure(img, pose_at(STILL, 0.0), look)
+        draw_figure(img, pose_at(STILL, 0.0), other)
+        frames.append(cv2.resize(img, (170, 128), interpolation=cv2.INTER_AREA))
+    assert all(len(find_people(estimator.segmenter.process(f).segmentation_mask > 0.5)) == 2 for f in frames)
+    res = estimator.run(frames)
+    assert res.note.startswith("several people") and "no dancer" in res.note
 
 
 def test_model_not_shipped_offline_is_a_clear_param_error():

@@ -18,7 +18,7 @@ def run(trained_repo):
 
 def test_top_k_output_is_ordered_and_sums_to_one(run, capsys):
     raw = sorted((run / "data/raw").glob("*.mp4"))[0]
-    assert main([str(raw), "--model", str(run / "models/compare/frame_cnn/seed0.pt"), "--top-k", "2"]) == 0
+    assert main([str(raw), "--model", str(run / "models/compare/frame_cnn/seed0.safetensors"), "--top-k", "2"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     # the RGB model crops to the dancer (train.crop_to: person), so MediaPipe ran and says how it did
     assert lines[0].startswith(str(raw)) and len(lines) == 4 and lines[3].startswith("  (pose found in")
@@ -28,7 +28,7 @@ def test_top_k_output_is_ordered_and_sums_to_one(run, capsys):
 
 def test_json_is_one_parseable_object(run, capsys):
     raw = sorted((run / "data/raw").glob("*.mp4"))[0]
-    assert main([str(raw), "--model", str(run / "models/compare/frame_cnn/seed0.pt"), "--json", "--start", "0.5",
+    assert main([str(raw), "--model", str(run / "models/compare/frame_cnn/seed0.safetensors"), "--json", "--start", "0.5",
                  "--duration", "1.0"]) == 0
     obj = json.loads(capsys.readouterr().out)
     assert obj["start"] == 0.5 and obj["end"] == pytest.approx(1.5)
@@ -43,7 +43,7 @@ def test_prediction_equals_evaluation_on_a_test_clip(run, model):
     predictions = pd.read_csv(run / f"reports/runs/compare/{model}/seed0/predictions.csv")
     evaluated = predictions.set_index("clip_id").loc[clip_id]
     num_clips = 2  # evaluate.num_clips of the tiny profile
-    pred = Predictor(run / f"models/compare/{model}/seed0.pt", num_clips=num_clips).predict(
+    pred = Predictor(run / f"models/compare/{model}/seed0.safetensors", num_clips=num_clips).predict(
         run / f"data/raw/{clip_id}.mp4", start=ann.time_start, end=ann.time_end)
     for label, p in pred.probabilities.items():
         assert p == pytest.approx(evaluated[f"p_{label}"], abs=1e-5), label
@@ -55,7 +55,7 @@ def test_save_clip_keeps_the_trimmed_clip_and_nothing_else(run, tmp_path, capsys
     from src.media import probe
     raw = sorted((run / "data/raw").glob("*.mp4"))[0]
     out = tmp_path / "kept.mp4"
-    assert main([str(raw), "--model", str(run / "models/compare/frame_cnn/seed0.pt"), "--start", "0.2", "--end", "1.2",
+    assert main([str(raw), "--model", str(run / "models/compare/frame_cnn/seed0.safetensors"), "--start", "0.2", "--end", "1.2",
                  "--save-clip", str(out)]) == 0
     assert abs(probe(out).duration - 1.0) < 0.3 and list(tmp_path.iterdir()) == [out]
 
@@ -72,7 +72,7 @@ def _bad_inputs(tmp_path):
 
 def test_every_bad_input_is_one_line_and_nonzero(run, tmp_path, capsys):
     good = _bad_inputs(tmp_path)
-    ckpt = str(run / "models/compare/frame_cnn/seed0.pt")
+    ckpt = str(run / "models/compare/frame_cnn/seed0.safetensors")
     cases = [
         ([str(tmp_path / "missing.mp4")], "no such file"),
         ([str(tmp_path / "notes.txt")], "unsupported file type .txt"),
@@ -89,14 +89,14 @@ def test_every_bad_input_is_one_line_and_nonzero(run, tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
     (tmp_path / "old.pt").write_bytes(b"garbage")
     assert main([str(good), "--model", str(tmp_path / "old.pt")]) == 2
-    assert "unreadable" in capsys.readouterr().err
+    assert "not a checkpoint of this pipeline" in capsys.readouterr().err
 
 
 def test_cli_errors_have_no_traceback(run, tmp_path):
     good = make_video(tmp_path / "good.mp4", frames=16, size=(64, 48), fps=8)
     for extra in (["--start", "0", "--end", "1", "--duration", "1"], ["--start", "9"]):
         res = subprocess.run([sys.executable, "-m", "src.predict", str(good), "--model",
-                              str(run / "models/compare/frame_cnn/seed0.pt"), *extra], cwd=ROOT, capture_output=True,
+                              str(run / "models/compare/frame_cnn/seed0.safetensors"), *extra], cwd=ROOT, capture_output=True,
                              text=True)
         assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
     assert "not allowed with argument" in subprocess.run(
@@ -106,7 +106,7 @@ def test_cli_errors_have_no_traceback(run, tmp_path):
 
 def test_pose_model_without_a_person_still_answers(run, tmp_path, capsys):
     noise = make_video(tmp_path / "noise.mp4", frames=16, size=(64, 48), fps=8)
-    assert main([str(noise), "--model", str(run / "models/compare/pose_lstm/seed0.pt"), "--json"]) == 0
+    assert main([str(noise), "--model", str(run / "models/compare/pose_lstm/seed0.safetensors"), "--json"]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out)["pose_detection_rate"] == 0 and "no person" in out.err
 
@@ -119,7 +119,7 @@ def test_batch_over_a_folder_with_a_broken_file(run, tmp_path):
     (folder / "broken.mp4").write_bytes(b"\x00" * 500)
     (folder / "readme.txt").write_text("not a video: skipped by extension")
     out = tmp_path / "preds.csv"
-    assert main([str(folder), "--model", str(run / "models/compare/frame_cnn/seed0.pt"), "--output", str(out),
+    assert main([str(folder), "--model", str(run / "models/compare/frame_cnn/seed0.safetensors"), "--output", str(out),
                  "--top-k", "2"]) == 0
     df = pd.read_csv(out).fillna("")
     assert len(df) == 3 and list(df.columns[:5]) == ["video", "top1", "prob1", "top2", "prob2"]

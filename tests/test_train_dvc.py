@@ -1,5 +1,6 @@
 """End to end through training: `dvc repro`, `dvc exp run -S model.name=...`, `dvc metrics diff`, MLflow."""
 import json
+import os
 import re
 from pathlib import Path
 
@@ -20,7 +21,7 @@ def test_repro_trains_evaluates_and_compares(repo):
     r, log = repo
     stages = ran(log)
     for s in ["shifted", "pretrain", "train", "evaluate", "compare_train@frame_cnn-0", "compare_train@pose_lstm-0",
-              "compare_evaluate@frame_cnn-0", "compare_evaluate@pose_lstm-0", "compare"]:
+              "compare_evaluate@frame_cnn-0", "compare_evaluate@pose_lstm-0", "fusion@0", "compare"]:
         assert s in stages, s
     ev = json.loads((r.path / "reports/runs/main/eval.json").read_text())
     for key in ("top1", "top5", "mean_class_accuracy", "macro_precision", "macro_recall", "macro_f1",
@@ -29,29 +30,35 @@ def test_repro_trains_evaluates_and_compares(repo):
         assert key in ev, key
     assert ev["model"] == "frame_cnn" and ev["test_clips"] == 2 and ev["views"] == 2
     cmp = json.loads((r.path / "reports/compare.json").read_text())
-    assert set(cmp["models"]) == {"frame_cnn", "pose_lstm"}
+    assert set(cmp["models"]) == {"frame_cnn", "pose_lstm", "fusion"}
+    fusion = json.loads((r.path / "reports/runs/compare/fusion/seed0/train.json").read_text())
+    assert fusion["parts"] == {"rgb": "frame_cnn", "pose": "pose_lstm"} and 0 <= fusion["fusion_weight"] <= 1
+    assert len(fusion["weight_search"]) == 21 and fusion["val_clips"] >= 2
     report = (r.path / "reports/compare.md").read_text()
-    assert "| pose_lstm | pose |" in report and "too small to name a winner" in report
+    assert "| pose_lstm | pose |" in report and "| fusion | fusion |" in report
+    assert "too small to name a winner" in report and "Does fusion beat its better part?" in report
     for image in re.findall(r"\]\((figures/[^)]+)\)", report):
         assert (r.path / "reports" / image).read_bytes()[:4] == b"\x89PNG", image
     assert (r.path / "plots/main/confusion.csv").exists() and (r.path / "plots/confusion/frame_cnn-seed0.csv").exists()
     hist = pd.read_csv(r.path / "plots/main/history.csv")
     assert list(hist.epoch) == [1, 2, 3]
-    curves = pd.read_csv(r.path / "plots/curves/val_acc.csv")
-    assert list(curves.columns) == ["epoch", "frame_cnn", "pose_lstm"]
+    for metric in ("train_acc", "val_acc", "train_loss", "val_loss"):
+        curves = pd.read_csv(r.path / f"plots/curves/{metric}.csv")
+        assert list(curves.columns) == ["epoch", "frame_cnn", "pose_lstm"]  # fusion fits one weight: no epochs
+    assert "figures/curves.png" in (r.path / "reports/compare_appendix.md").read_text()
 
 
 def test_the_main_model_is_not_trained_twice(repo):
     r, log = repo
-    assert "reusing models/compare/frame_cnn/seed0.pt" in log
+    assert "reusing models/compare/frame_cnn/seed0.safetensors" in log
     assert log.count("[train] frame_cnn (small): best val acc") == 1
-    assert (r.path / "models/model.pt").read_bytes() == (r.path / "models/compare/frame_cnn/seed0.pt").read_bytes()
+    assert (r.path / "models/model.safetensors").read_bytes() == (r.path / "models/compare/frame_cnn/seed0.safetensors").read_bytes()
 
 
 def test_checkpoint_is_self_describing(repo):
     from src.learning.checkpoint import load_checkpoint
     r, _ = repo
-    model, spec, meta = load_checkpoint(r.path / "models/model.pt")
+    model, spec, meta = load_checkpoint(r.path / "models/model.safetensors")
     assert meta["model"] == "frame_cnn" and meta["classes"] == ["dancing charleston", "jumpstyle dancing"]
     assert spec.kind == "rgb" and spec.num_frames == 4 and len(meta["params_hash"]) == 16
     assert meta["config"]["trim"]["short_side"] == 64  # preprocessing travels with the model
@@ -66,7 +73,8 @@ def test_dvc_metrics_show_lists_only_the_curated_figures(repo):
     assert {k for f, k in keys if f == "eval.json"} <= allowed_eval
     assert {k for f, k in keys if f in ("download.json", "trim.json", "frames.json")} == {"clips_ok", "clips_failed"}
     assert {k for f, k in keys if f == "pose.json"} == {"clips_ok", "clips_failed", "detection_rate"}
-    assert {k for f, k in keys if f == "compare.json"} == {"top1.frame_cnn", "top1.pose_lstm"}
+    assert {k for f, k in keys if f == "compare.json"} == {"top1.frame_cnn", "top1.pose_lstm", "top1.fusion"}
+    assert {k for f, k in keys if f == "shifted.json"} == {"detection_rate"}
     assert not any("seconds" in k or "per_s" in k for _, k in keys)
     assert len(keys) <= 20
 
@@ -151,7 +159,7 @@ def test_comparison_is_a_parent_run_and_the_winner_is_the_champion(repo):
     parent = parents[0]
     children = client.search_runs([exp.experiment_id],
                                   filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
-    assert {c.data.tags["model"] for c in children} == {"frame_cnn", "pose_lstm"}
+    assert {c.data.tags["model"] for c in children} == {"frame_cnn", "pose_lstm", "fusion"}
     champion = client.get_model_version_by_alias("video-action-recognition", "champion")
     assert champion.run_id in {c.info.run_id for c in children}
     assert all(c.data.tags["dvc_experiment"] == "workspace" for c in children)
@@ -192,7 +200,7 @@ def test_ddp_on_two_cpu_processes_writes_once_on_rank_zero(repo, tmp_path):
     params["model"]["name"] = "pose_lstm"
     params["train"].update(accelerator="cpu", devices=2, strategy="ddp", epochs=2)
     (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    for f in ("models/model.pt", "reports/runs/main/train.json", "plots/main/history.csv"):
+    for f in ("models/model.safetensors", "reports/runs/main/train.json", "plots/main/history.csv"):
         (copy / f).unlink(missing_ok=True)
     client = MlflowClient(f"sqlite:///{copy / 'mlruns' / 'mlflow.db'}")
     exp = client.get_experiment_by_name("video-action-recognition")
@@ -213,5 +221,52 @@ def test_ddp_on_two_cpu_processes_writes_once_on_rank_zero(repo, tmp_path):
     mlflow.set_tracking_uri(f"sqlite:///{copy / 'mlruns' / 'mlflow.db'}")
     assert mlflow.pyfunc.load_model(f"runs:/{new[0].info.run_id}/model").metadata.run_id == new[0].info.run_id
     from src.learning.checkpoint import load_checkpoint
-    _, _, meta = load_checkpoint(copy / "models/model.pt")
+    _, _, meta = load_checkpoint(copy / "models/model.safetensors")
     assert meta["model"] == "pose_lstm" and meta["config"]["train"]["strategy"] == "ddp"
+
+
+def test_a_training_stage_killed_and_rerun_writes_the_same_checkpoint_bytes(repo, tmp_path):
+    """SIGKILL in the middle of training, then rerun: the checkpoint is byte-identical to an uninterrupted run's
+    (safetensors carry no random serialization id; training is deterministic on a given CPU) and the killed
+    run left nothing under the checkpoint's name."""
+    import select
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+    r, _ = repo
+    copy = tmp_path / "repo"
+    shutil.copytree(r.path, copy, symlinks=True, ignore=shutil.ignore_patterns(".git", ".dvc"))
+    params = yaml.safe_load((copy / "params.yaml").read_text())
+    params["train"]["epochs"] = 40  # long enough to be killed mid-training
+    (copy / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    ckpt = copy / "models/compare/pose_lstm/seed0.safetensors"
+    cmd = [sys.executable, "-m", "stages.train", "--compare", "pose_lstm", "--seed", "0"]
+
+    def train() -> bytes:
+        ckpt.unlink(missing_ok=True)
+        res = subprocess.run(cmd, cwd=copy, env=r.env, capture_output=True, text=True, timeout=300)
+        assert res.returncode == 0, res.stderr[-3000:]
+        return ckpt.read_bytes()
+    uninterrupted = train()
+    ckpt.unlink()
+    proc = subprocess.Popen(cmd, cwd=copy, env=r.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        deadline, seen, started = time.time() + 120, b"", b"to estimate number of stepping batches"
+        while started not in seen and time.time() < deadline:  # Lightning's Trainer.fit has begun
+            if select.select([proc.stderr], [], [], 1.0)[0]:
+                chunk = os.read(proc.stderr.fileno(), 4096)
+                if not chunk:
+                    break
+                seen = seen[-200:] + chunk
+        assert started in seen, "training never started"
+        time.sleep(0.5)  # into the epochs (40 of them take a few seconds)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert not ckpt.exists() and not list(ckpt.parent.glob(".tmp-*"))
+    assert train() == uninterrupted

@@ -9,6 +9,7 @@ scores are averaged.
 """
 from __future__ import annotations
 
+import dataclasses
 import random
 import sys
 import warnings
@@ -120,7 +121,8 @@ class ClipDataset(Dataset):
                  num_clips: int = 1, num_crops: int = 1):
         self.rows = rows.reset_index(drop=True)
         self._records = self.rows.to_dict("records")  # pandas row lookups cost more than the clip itself
-        self.labels = [classes.index(lbl) for lbl in self.rows["label"]]
+        self.labels_of = {c: i for i, c in enumerate(classes)}
+        self.labels = [self.labels_of[lbl] for lbl in self.rows["label"]]
         self.spec, self.train = spec, train
         self.frames_dir, self.pose_dir = Path(frames_dir), Path(pose_dir) if pose_dir else None
         self.num_clips, self.num_crops, self.flip = num_clips, num_crops, flip
@@ -131,6 +133,16 @@ class ClipDataset(Dataset):
 
     def __len__(self) -> int:
         return len(self.rows)
+
+    def with_rows(self, rows: pd.DataFrame) -> "ClipDataset":
+        """The same views of other clips (a copy with its own cache)."""
+        import copy
+        other = copy.copy(self)
+        other.rows = rows.reset_index(drop=True)
+        other._records = other.rows.to_dict("records")
+        other.labels = [self.labels_of[lbl] for lbl in other.rows["label"]]
+        other._cache, other._cached_bytes = {}, 0
+        return other
 
     def _rng(self, i: int) -> random.Random:
         # torch's generator is seeded per worker and epoch by Lightning: derive from it
@@ -196,6 +208,59 @@ class ClipDataset(Dataset):
             x = x[:, _FLIP_INDEX].copy()
             x[:, :, 0] *= -1
         return torch.from_numpy(np.ascontiguousarray(x))
+
+
+class FusionDataset(Dataset):
+    """The clips both parts of a fusion model read (the pose part needs the pose store), as ((RGB views, keypoint
+    views), label): each part's views made exactly as for that part alone."""
+
+    def __init__(self, rgb: ClipDataset, pose: ClipDataset):
+        self.pose, self.rgb = pose, rgb.with_rows(pose.rows)
+        self.rows, self.labels = self.pose.rows, self.pose.labels
+        self.num_clips, self.num_crops = self.rgb.num_clips, self.rgb.num_crops
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int):
+        return (self.rgb[i][0], self.pose[i][0]), self.labels[i]
+
+
+def model_spec(name: str, size: str, crop_to: str, parts: dict | None = None) -> InputSpec:
+    """What model `name` eats in this pipeline: the registry's spec with the RGB crop of `train.crop_to` (for a
+    fusion model, in its RGB part)."""
+    from src.models.registry import input_spec
+    spec = input_spec(name, size, parts)
+    if spec.kind == "rgb":
+        return dataclasses.replace(spec, crop=crop_to)
+    if spec.kind == "fusion":
+        return dataclasses.replace(spec, parts=tuple({**d, "crop": crop_to} if d["kind"] == "rgb" else d
+                                                     for d in spec.parts))
+    return spec
+
+
+def fixed_views(params: Params, name: str, per_class: int | None = None) -> tuple:
+    """One centred view (no augmentation) of each training clip, the first `per_class` of each class by clip id
+    (all when None), as model `name` reads them: the fixed inputs of the learnability check. Returns (x, y):
+    x a tensor, or for a fusion model the pair of the parts' tensors."""
+    from src.annotations import read_classes
+    classes = read_classes(params.paths.annotations)
+    spec = model_spec(name, params.model.size, params.train.crop_to)
+    shown = dataclasses.replace(params, evaluate=dataclasses.replace(params.evaluate, num_clips=1, num_crops=1))
+    rows = make_dataset(shown, spec, classes, "train").rows.sort_values("clip_id")
+    rows = rows.groupby("label").head(per_class) if per_class else rows
+    views = make_dataset(shown, spec, classes, "train", rows=rows, train=False)
+    items = [views[i][0] for i in range(len(views))]
+    if isinstance(items[0], tuple):
+        x = tuple(torch.stack([it[k][0] for it in items]) for k in range(2))
+    else:
+        x = torch.stack([it[0] for it in items])
+    return x, torch.tensor(views.labels)
+
+
+def first_view(x):
+    """The first view of one clip's views (a tensor, or the pair of a fusion model's inputs)."""
+    return tuple(v[:1] for v in x) if isinstance(x, (tuple, list)) else x[:1]
 
 
 def _video(frames: np.ndarray) -> torch.Tensor:
@@ -270,20 +335,30 @@ def warn_missing_classes(rows: pd.DataFrame, classes: list[str], split: str) -> 
     return missing
 
 
-def make_dataset(params: Params, spec: InputSpec, classes: list[str], split: str,
-                 missing_ok: bool = False) -> ClipDataset | None:
+def make_dataset(params: Params, spec: InputSpec, classes: list[str], split: str, missing_ok: bool = False,
+                 rows: pd.DataFrame | None = None, train: bool | None = None) -> ClipDataset | FusionDataset | None:
     """The one place a split becomes a dataset, for training, validation and test alike.
 
-    train: random views (TSN sampling, resized crop, flip); val: one centre view per clip;
-    test and shifted (the shifted test split, src/prepare/shifted.py): `evaluate.num_clips` x
-    `evaluate.num_crops` views per clip. missing_ok: None instead of an error when the split is empty.
+    train: random views (TSN sampling, resized crop, flip); val and shifted_val (the shifted split's
+    validation clips): one centre view per clip; test and shifted (the shifted test split,
+    src/prepare/shifted.py): `evaluate.num_clips` x `evaluate.num_crops` views per clip. missing_ok: None
+    instead of an error when the split is empty.
     """
-    if split == "shifted":
+    if spec.kind == "fusion":
+        rgb, pose = (make_dataset(params, InputSpec(**{k: tuple(v) if isinstance(v, list) else v
+                                                       for k, v in part.items()}), classes, split, missing_ok,
+                                  rows, train)
+                     for part in spec.parts)
+        return FusionDataset(rgb, pose) if rgb is not None and pose is not None else None
+    if split in ("shifted", "shifted_val"):
         from src.prepare.shifted import shifted_params
         params = shifted_params(params)
         if not (params.paths.frames / MANIFEST).exists():
             return None
-    rows = split_rows(load_split_rows(params, spec.kind), "test" if split == "shifted" else split)
+    store_split = {"shifted": "test", "shifted_val": "val"}.get(split, split)
+    stored = split_rows(load_split_rows(params, spec.kind), store_split)
+    # rows: only these clips of the split (those the store holds for this kind of input)
+    rows = stored if rows is None else stored[stored["clip_id"].isin(rows["clip_id"])].reset_index(drop=True)
     if len(rows) == 0 and missing_ok:
         return None
     if split == "train" and params.train.limit_train_clips:
@@ -293,9 +368,9 @@ def make_dataset(params: Params, spec: InputSpec, classes: list[str], split: str
         raise RuntimeError(f"no {split} clips: check the frames stage's manifest")
     common = dict(classes=classes, spec=spec, frames_dir=params.paths.frames, pose_dir=params.paths.pose,
                   flip=params.train.flip)
-    if split == "train":
+    if split == "train" and train is not False:
         return ClipDataset(rows, train=True, crop_scale=params.train.crop_scale, **common)
-    if split == "val":
+    if split in ("val", "shifted_val") or train is False:
         return ClipDataset(rows, train=False, num_clips=1, num_crops=1, **common)
     ev = params.evaluate
     return ClipDataset(rows, train=False, num_clips=ev.num_clips, num_crops=ev.num_crops if spec.kind == "rgb" else 1,

@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 from src.annotations import read_classes, read_order_pairs
 from src.config import Params
 from src.learning.checkpoint import load_checkpoint
-from src.learning.data import ClipDataset, make_dataset
+from src.learning.data import ClipDataset, first_view, make_dataset
 from src.learning.runs import RunPaths, write_curated
 from src.reporting.metrics import classification_metrics, count_flops
 from src.reporting.tracking import quiet, tracking_uri, training_run
@@ -21,8 +21,11 @@ from src.utils import atomic_path, write_csv, write_json
 
 
 @torch.inference_mode()
-def score_views(model, views: torch.Tensor) -> torch.Tensor:
-    """B×V×(input) -> B×K class probabilities averaged over the V views of each clip."""
+def score_views(model, views) -> torch.Tensor:
+    """B×V×(input) -> B×K class probabilities averaged over the V views of each clip (a fusion model's pair of
+    views: its own `score`)."""
+    if isinstance(views, (tuple, list)):
+        return model.score(views)
     b, v = views.shape[:2]
     return model(views.flatten(0, 1)).float().softmax(-1).view(b, v, -1).mean(1)
 
@@ -68,7 +71,7 @@ def evaluate_run(params: Params, paths: RunPaths) -> dict:
         figures, _ = classification_metrics(y, scores, classes, pairs)
         pred = scores.argmax(1)
         results[split] = dict(figures=figures, pred=pred, seconds=seconds, views=ds.num_clips * ds.num_crops, y=y,
-                              example=ds[0][0][:1])
+                              example=first_view(ds[0][0]))
         predictions.append(pd.concat([pd.DataFrame({"split": split, "clip_id": ds.rows["clip_id"],
                                                     "label": ds.rows["label"],
                                                     "predicted": [classes[i] for i in pred]}),

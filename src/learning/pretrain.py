@@ -23,7 +23,7 @@ import torch
 from src.annotations import StageError, read_classes
 from src.config import Params
 from src.learning.data import make_dataset
-from src.learning.train import decay_groups, warmup_cosine
+from src.learning.optim import make_optimizer, warmup_cosine
 from src.models.registry import MODELS, input_spec
 from src.models.zoo import videomae_config
 from src.reporting.tracking import flatten, mlflow_logger, quiet
@@ -60,7 +60,7 @@ class LitMAE(L.LightningModule):
 
     def configure_optimizers(self):
         # AdamW with betas (0.9, 0.95), cosine schedule after a linear warm-up: the paper's recipe
-        opt = torch.optim.AdamW(decay_groups(self, self.weight_decay), lr=self.lr, betas=(0.9, 0.95))
+        opt = make_optimizer(self, "adamw", self.lr, self.weight_decay, betas=(0.9, 0.95))
         return [opt], [warmup_cosine(opt, self.trainer, self.warmup_epochs, self.epochs)]
 
 

@@ -43,7 +43,7 @@ class RunPaths:
     def __init__(self, params: Params, compare: bool = False):
         p = params.paths
         self.run = run_name(params.model.name, params.base.seed) if compare else "main"
-        self.checkpoint = p.models / "compare" / f"{self.run}.pt" if compare else p.models / "model.pt"
+        self.checkpoint = p.models / "compare" / f"{self.run}.safetensors" if compare else p.models / "model.safetensors"
         self.details = p.reports / "runs" / ("compare/" + self.run if compare else "main")
         self.train_json = self.details / "train.json"
         self.eval_json = self.details / "eval.json"
@@ -55,6 +55,15 @@ class RunPaths:
         self.history = p.plots / "history" / f"{flat}.csv" if compare else p.plots / "main" / "history.csv"
         self.confusion_csv = (p.plots / "confusion" / f"{flat}.csv" if compare
                               else p.plots / "main" / "confusion.csv")
+        if compare and params.model.name == "fusion":
+            # the fusion stage's outputs are two folders per seed (stages/fusion.py), so that with fusion off
+            # it can leave a marker instead of files it has no way to make
+            self.checkpoint = self.fusion_dir(params) / "model.safetensors"
+            self.confusion_csv = self.details / "confusion.csv"
+
+    @staticmethod
+    def fusion_dir(params: Params):
+        return params.paths.models / "fusion" / f"seed{params.base.seed}"
 
 
 # the main model's handful of figures `dvc metrics` compares (metrics/eval.json)

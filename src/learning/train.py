@@ -3,8 +3,8 @@ early stopping, mixed precision and DDP from params alone, every run logged to M
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
+import re
 import tempfile
 import time
 from dataclasses import asdict
@@ -17,15 +17,16 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from src.annotations import read_classes
-from src.config import Params, Train
+from src.config import ParamError, Params, Train
 from src.learning.checkpoint import save_checkpoint
-from src.learning.data import make_dataset
+from src.learning.data import make_dataset, model_spec
+from src.learning.optim import make_optimizer, warmup_cosine
 from src.learning.runs import RunPaths, params_hash, resolve_init
 from src.models.build import build_model
-from src.models.registry import MODELS, RECIPE_KEYS, Recipe, input_spec
+from src.models.registry import MODELS, RECIPE_KEYS, Recipe
 from src.models.weights import WeightsError, load_local
 from src.reporting.metrics import count_flops
-from src.reporting.tracking import flatten, log_pytorch_model, mlflow_logger, quiet
+from src.reporting.tracking import flatten, log_checkpoint_model, mlflow_logger, quiet
 from src.utils import file_digest, write_csv, write_json
 
 
@@ -39,23 +40,24 @@ def load_selfsup(model: nn.Module, folder: Path) -> int:
     return n
 
 
-def decay_groups(module: nn.Module, weight_decay: float) -> list[dict]:
-    """Weight decay on weights, none on biases and norm scales (the usual AdamW split)."""
-    params = list(module.parameters())
-    return [dict(params=[p for p in params if p.ndim > 1], weight_decay=weight_decay),
-            dict(params=[p for p in params if p.ndim <= 1], weight_decay=0.0)]
+def cpu_has_bf16() -> bool:
+    """Whether this CPU has bf16 units (avx512_bf16 or AMX), from the kernel's CPU flags (Linux)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", text))
 
 
-def warmup_cosine(opt, trainer, warmup_epochs: float, epochs: int) -> dict:
-    """Linear warm-up, then cosine decay to zero, stepped every batch (a Lightning scheduler config)."""
-    total = max(1, int(trainer.estimated_stepping_batches))
-    warm = min(total - 1, int(round(warmup_epochs * total / epochs)))
-
-    def factor(step):
-        if step < warm:
-            return (step + 1) / (warm + 1)
-        return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, total - warm)))
-    return dict(scheduler=torch.optim.lr_scheduler.LambdaLR(opt, factor), interval="step")
+def resolve_precision(cfg: Train, recipe: Recipe, cuda: bool) -> str:
+    """train.precision when set; else 16-mixed on a GPU, and on a CPU bf16-mixed only where the CPU has bf16
+    units and the model's recipe measured bf16 faster and safe (src/models/registry.py: Recipe.bf16): without
+    those units bf16 is emulated and 1.3-3.7x slower."""
+    if cfg.precision:
+        return cfg.precision
+    if cuda:
+        return "16-mixed"
+    return "bf16-mixed" if recipe.bf16 and cpu_has_bf16() else "32-true"
 
 
 def resolve_recipe(cfg: Train, recipe: Recipe) -> Train:
@@ -104,18 +106,30 @@ class LitClassifier(L.LightningModule):
 
     def configure_optimizers(self):
         c = self.cfg
-        groups = decay_groups(self, c.weight_decay)
-        if c.optimizer == "adamw":
-            opt = torch.optim.AdamW(groups, lr=c.lr)
-        elif c.optimizer == "sgd":
-            opt = torch.optim.SGD(groups, lr=c.lr, momentum=c.momentum, nesterov=True)
-        else:
-            opt = torch.optim.ASGD(groups, lr=c.lr)
+        opt = make_optimizer(self, c.optimizer, c.lr, c.weight_decay, c.momentum)
         if c.scheduler == "none":
             return opt
         if c.scheduler == "step":
             return [opt], [torch.optim.lr_scheduler.StepLR(opt, c.step_size, c.gamma)]
         return [opt], [warmup_cosine(opt, self.trainer, c.warmup_epochs, c.epochs)]
+
+
+class BestWeights(L.Callback):
+    """Keeps a copy of the weights of the best validation epoch (highest `val_acc`; the first one on a tie).
+
+    In memory rather than Lightning's ModelCheckpoint, which writes them as a pickle file and would need it
+    unpickled to read them back."""
+
+    def __init__(self, monitor: str = "val_acc"):
+        self.monitor, self.score, self.epoch, self.state = monitor, None, 0, None
+
+    def on_validation_end(self, trainer, module):
+        value = trainer.callback_metrics.get(self.monitor)
+        if trainer.sanity_checking or value is None:
+            return
+        if self.score is None or float(value) > self.score:
+            self.score, self.epoch = float(value), trainer.current_epoch + 1
+            self.state = {k: v.detach().clone() for k, v in module.state_dict().items()}
 
 
 class History(L.Callback):
@@ -156,9 +170,12 @@ def train_model(params: Params, paths: RunPaths) -> dict:
     torch.set_num_threads(cfg.threads or os.cpu_count() or 1)
     classes = read_classes(params.paths.annotations)
     size = params.model.size
-    spec = input_spec(name, size)
-    if spec.kind == "rgb":
-        spec = dataclasses.replace(spec, crop=cfg.crop_to)
+    if MODELS[name].kind == "fusion":
+        raise ParamError(f"params.yaml: model.name: fusion is made by the fusion stage from two compared models "
+                         f"(params.yaml `fusion`), not trained here: run `dvc repro fusion` and read "
+                         f"reports/runs/compare/fusion/; allowed values for model.name: "
+                         f"{', '.join(n for n, e in MODELS.items() if e.kind != 'fusion')}")
+    spec = model_spec(name, size, cfg.crop_to)
     init = resolve_init(params, name)
     model = build_model(name, len(classes), size, pretrained=init == "kinetics")
     if init == "selfsup":
@@ -173,17 +190,17 @@ def train_model(params: Params, paths: RunPaths) -> dict:
                           **workers)
     val_dl = DataLoader(val_ds, batch_size=cfg.batch_size, **workers)
 
-    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
+    from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor
     cuda = torch.cuda.is_available() and cfg.accelerator in ("auto", "gpu", "cuda")
-    precision = cfg.precision or ("16-mixed" if cuda else "32-true")
+    precision = resolve_precision(cfg, recipe, cuda)
+    cfg = dataclasses.replace(cfg, precision=precision)  # the checkpoint and MLflow record what ran
     logger = mlflow_logger(params, f"{name} seed{params.base.seed}", model=name, size=size, seed=params.base.seed,
                            family=MODELS[name].family, init=init)
     logger.log_hyperparams(flatten({s: asdict(getattr(params, s)) for s in
                                     ("base", "data", "trim", "frames", "pose", "model")} | {"train": asdict(cfg)}))
     history = History()
     with tempfile.TemporaryDirectory() as tmp:
-        best = ModelCheckpoint(dirpath=tmp, filename="best", monitor="val_acc", mode="max", save_top_k=1,
-                               save_weights_only=True)
+        best = BestWeights()
         callbacks = [best, history, LearningRateMonitor(logging_interval="step")]
         if cfg.early_stopping_patience:
             callbacks.append(EarlyStopping(monitor="val_acc", mode="max", patience=cfg.early_stopping_patience))
@@ -192,18 +209,18 @@ def train_model(params: Params, paths: RunPaths) -> dict:
                             deterministic=cfg.deterministic if not cuda else "warn", logger=logger,
                             callbacks=callbacks,
                             default_root_dir=tmp, num_sanity_val_steps=0, log_every_n_steps=1,
-                            enable_model_summary=False)
+                            enable_model_summary=False, enable_checkpointing=False)
         lit = LitClassifier(model, cfg, channels_last=recipe.channels_last)
         t0 = time.perf_counter()
         trainer.fit(lit, train_dl, val_dl)
         train_seconds = time.perf_counter() - t0
-        if best.best_model_path and trainer.is_global_zero:  # the file is on rank zero's node only
-            lit.load_state_dict(torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"])
+        if best.state is not None:
+            lit.load_state_dict(best.state)
     model = lit.model.cpu().to(memory_format=torch.contiguous_format).eval()
     example = val_ds[0][0][:1]
     figures = dict(
-        model=name, size=size, init=init, family=MODELS[name].family, input=spec.kind,
-        epochs_run=int(trainer.current_epoch), best_val_acc=float(best.best_model_score or 0.0),
+        model=name, size=size, init=init, family=MODELS[name].family, input=spec.kind, precision=precision,
+        epochs_run=int(trainer.current_epoch), best_val_acc=float(best.score or 0.0), best_epoch=best.epoch,
         train_seconds=round(train_seconds, 2),
         train_clips_per_s=round(history.clips / max(1e-9, history.busy), 2),
         loader_clips_per_s=round(loader_cps, 1),
@@ -229,7 +246,10 @@ def train_model(params: Params, paths: RunPaths) -> dict:
         client.log_metric(logger.run_id, "parameters", float(figures["parameters"]))
         client.set_tag(logger.run_id, "checkpoint_md5", file_digest(paths.checkpoint, "md5"))  # evaluate finds the run by it
         client.log_artifact(logger.run_id, str(paths.train_json))
-        log_pytorch_model(params, logger.run_id, model, example)
+        with torch.inference_mode():
+            output = model(example).float().softmax(-1).numpy()
+        log_checkpoint_model(params, logger.run_id, Path(__file__).with_name("mlflow_model.py"), paths.checkpoint,
+                             example, output)
         print(f"[train] {name} ({size}): best val acc {figures['best_val_acc']:.3f} after {figures['epochs_run']} "
               f"epochs, {train_seconds:.1f} s, {figures['train_clips_per_s']} train clips/s, "
               f"loader {figures['loader_clips_per_s']} clips/s", flush=True)

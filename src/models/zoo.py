@@ -13,8 +13,16 @@ from src.models.weights import VIDEOMAE_HUB_ID, WeightsError, load_matching, pyt
 TV_VIDEO_RESNETS = {"r3d_18": "R3D_18_Weights", "mc3_18": "MC3_18_Weights", "r2plus1d_18": "R2Plus1D_18_Weights"}
 
 
+def zero_init_last_norm(blocks, norm_of) -> None:
+    """Start every residual block as the identity: its branch's last norm scale at zero (Goyal et al. 2017; the
+    X3D and SlowFast recipes). A deep stack trained from scratch then begins as a shallow one, and learns
+    sooner."""
+    for block in blocks:
+        nn.init.zeros_(norm_of(block).weight)
+
+
 def video_resnet(name: str, num_classes: int, layers=(2, 2, 2, 2), width: int = 64,
-                 pretrained: bool = False) -> nn.Module:
+                 pretrained: bool = False, zero_init_residual: bool = False) -> nn.Module:
     """torchvision's R3D / MC3 / R(2+1)D; `width` < 64 narrows every stage (stem w, stages w..8w).
 
     torchvision fixes the widths at 64..512; the narrow variant reuses its blocks, convolution
@@ -29,6 +37,8 @@ def video_resnet(name: str, num_classes: int, layers=(2, 2, 2, 2), width: int = 
     model = vr.VideoResNet(vr.BasicBlock, conv_makers, list(layers), stem, num_classes=num_classes)
     if width != 64:
         _narrow(model, conv_makers, layers, width, separable_stem=name == "r2plus1d_18")
+    if zero_init_residual:  # torchvision's own flag covers its bottleneck blocks only, not these basic blocks
+        zero_init_last_norm([m for m in model.modules() if isinstance(m, vr.BasicBlock)], lambda b: b.conv2[1])
     if pretrained:
         load_matching(model, torchvision_weights(TV_VIDEO_RESNETS[name]), name)
     return model
@@ -62,8 +72,15 @@ def _narrow(model: nn.Module, conv_makers, layers, w: int, separable_stem: bool)
 
 
 # --- torchvision MViT v2 (Li et al. 2022) ----------------------------------------------
-def mvit(num_classes: int, num_frames: int, size: int, blocks: int = 0, pretrained: bool = False) -> nn.Module:
-    """blocks=0: the published MViT-v2-S; otherwise a narrow stack of `blocks` blocks."""
+def mvit(num_classes: int, num_frames: int, size: int, blocks: int = 0, pretrained: bool = False,
+         stages=None) -> nn.Module:
+    """blocks=0: the published MViT-v2-S; otherwise `stages`, a list of (blocks, channels, heads): the first
+    stage at the patch grid, each next one pooling queries 2x in space and doubling channels, as MViT-v2 does.
+
+    Key/value pooling is chosen from the grid, not copied from the published model: MViT-v2-S pools keys
+    and values of its 56x56 grid to 7x7 (stride 8, then 4, 2, 1); here every stage pools them to a 4x4
+    grid at the smallest, so no attention ever looks at a 1x1 summary.
+    """
     from torchvision.models.video import mvit as tm
     if not blocks:
         if (num_frames, size) != (16, 224):
@@ -72,13 +89,22 @@ def mvit(num_classes: int, num_frames: int, size: int, blocks: int = 0, pretrain
         if pretrained:
             load_matching(model, torchvision_weights("MViT_V2_S_Weights"), "mvit_v2_s")
         return model
-    # small: channels 48 -> 96 -> 192, pooling queries twice, keys/values down to 4x4
-    heads, chans = [1, 2, 2, 4], [48, 96, 96, 192]
-    cfg = [tm.MSBlockConfig(num_heads=heads[i], input_channels=chans[max(0, i - 1)] if i else 48,
-                            output_channels=chans[i], kernel_q=[3, 3, 3], kernel_kv=[3, 3, 3],
-                            stride_q=[1, 2, 2] if i in (1, 3) else [1, 1, 1],
-                            stride_kv=[1, 4, 4] if i == 0 else [1, 2, 2] if i < 3 else [1, 1, 1])
-           for i in range(blocks)]
+    stages = stages or [(1, 48, 1), (1, 96, 2), (2, 192, 4)]
+    if sum(n for n, _, _ in stages) != blocks:
+        raise ValueError(f"mvit: stages {stages} hold {sum(n for n, _, _ in stages)} blocks, blocks={blocks}")
+    grid, cfg, c_in = size // 4, [], stages[0][1]  # the patch embedding's stride is 4 in space
+    for i, (n, c, heads) in enumerate(stages):
+        for j in range(n):
+            pool_q = i > 0 and j == 0
+            q_grid = grid // 2 if pool_q else grid
+            kv = max(1, q_grid // 4)  # keys/values pooled to a 4x4 grid (or the grid itself when smaller)
+            cfg.append(tm.MSBlockConfig(num_heads=heads, input_channels=c_in, output_channels=c,
+                                        kernel_q=[3, 3, 3], kernel_kv=[3, 3, 3],
+                                        stride_q=[1, 2, 2] if pool_q else [1, 1, 1], stride_kv=[1, kv, kv]))
+            grid, c_in = q_grid, c
+    if grid < 2:
+        raise ValueError(f"mvit: {len(stages)} stages pool a {size}-px input's {size // 4}x{size // 4} token grid "
+                         f"to {grid}x{grid}; use fewer stages or a larger input")
     return tm.MViT(spatial_size=(size, size), temporal_size=num_frames, block_setting=cfg, residual_pool=True,
                    residual_with_cls_embed=False, rel_pos_embed=True, proj_after_attn=True,
                    stochastic_depth_prob=0.1, num_classes=num_classes)
@@ -90,11 +116,14 @@ X3D_HUB = {"x3d_xs": "X3D_XS.pyth", "x3d_s": "X3D_S.pyth", "x3d_m": "X3D_M.pyth"
 
 def x3d(name: str, num_classes: int, num_frames: int, size: int, depth_factor: float = 2.2,
         width_factor: float = 2.0, bottleneck_factor: float = 2.25, head_dim_out: int = 2048,
-        dropout: float = 0.5, pretrained: bool = False) -> nn.Module:
+        dropout: float = 0.5, pretrained: bool = False, zero_init_residual: bool = False) -> nn.Module:
+    from pytorchvideo.models.resnet import ResBlock
     from pytorchvideo.models.x3d import create_x3d
     model = create_x3d(input_clip_length=num_frames, input_crop_size=size, model_num_class=num_classes,
                        depth_factor=depth_factor, width_factor=width_factor, bottleneck_factor=bottleneck_factor,
                        head_dim_out=head_dim_out, head_activation=None, dropout_rate=dropout)
+    if zero_init_residual:  # the X3D recipe's zero-initialised final BN of every residual block
+        zero_init_last_norm([m for m in model.modules() if isinstance(m, ResBlock)], lambda b: b.branch2.norm_c)
     if pretrained:
         load_matching(model, pytorchvideo_weights(X3D_HUB[name]), name)
     return model
@@ -103,18 +132,25 @@ def x3d(name: str, num_classes: int, num_frames: int, size: int, depth_factor: f
 class SlowFast(nn.Module):
     """Two pathways from one clip: the fast one sees every frame, the slow one every alpha-th.
 
-    width: the slow pathway's stem channels (64 published; the fast pathway has width / 8), so a
-    smaller width narrows every stage of both pathways."""
+    width: the slow pathway's stem channels (64 published), so a smaller width narrows every stage of both
+    pathways; beta_inv: the slow pathway's channels over the fast one's (8 published, beta = 1/8). At width 64
+    the fast pathway keeps 8 stem channels; a narrow model must lower beta_inv to keep it that wide."""
 
     def __init__(self, num_classes: int, num_frames: int, size: int, depth: int = 50, alpha: int = 4,
-                 width: int = 64, dropout: float = 0.5, pretrained: bool = False):
+                 width: int = 64, beta_inv: int = 8, dropout: float = 0.5, pretrained: bool = False,
+                 zero_init_residual: bool = False):
         super().__init__()
+        from pytorchvideo.models.resnet import ResBlock
         from pytorchvideo.models.slowfast import create_slowfast
         self.alpha = alpha
         s = size // 32
-        self.net = create_slowfast(model_depth=depth, model_num_class=num_classes, stem_dim_outs=(width, width // 8),
-                                   dropout_rate=dropout,
+        self.net = create_slowfast(model_depth=depth, model_num_class=num_classes,
+                                   stem_dim_outs=(width, width // beta_inv), slowfast_channel_reduction_ratio=(beta_inv,),
+                                   slowfast_fusion_conv_stride=(alpha, 1, 1), dropout_rate=dropout,
                                    head_pool_kernel_sizes=((num_frames // alpha, s, s), (num_frames, s, s)))
+        if zero_init_residual:
+            zero_init_last_norm([m for m in self.net.modules() if isinstance(m, ResBlock)],
+                                lambda b: b.branch2.norm_c)
         if pretrained:
             load_matching(self.net, pytorchvideo_weights("SLOWFAST_8x8_R50.pyth"), "slowfast_r50")
 
@@ -135,17 +171,41 @@ def videomae_config(num_frames: int, size: int, hidden: int, layers: int, heads:
                           tubelet_size=tubelet, use_mean_pooling=True, **extra)
 
 
+def use_conv_stem(encoder, hidden: int, patch: int, tubelet: int) -> None:
+    """Swap a transformers VideoMAE encoder's patchify projection for a ConvStem with the same output grid."""
+    if patch & (patch - 1) or patch < 2:
+        raise ValueError(f"videomae conv_stem needs a power-of-two patch size (got {patch})")
+    encoder.embeddings.patch_embeddings.projection = ConvStem(hidden, patch, tubelet)
+
+
+class ConvStem(nn.Sequential):
+    """A convolutional patch embedding (Xiao et al. 2021, "Early convolutions help transformers see better"):
+    3x3 convolutions of stride 2, then one projection, to the same (T/tubelet, H/patch, W/patch) token grid as
+    the linear patchify stem it replaces. From scratch on a few hundred clips the linear stem learned
+    nothing; small-data ViT work (Compact Transformers) uses such a stem."""
+
+    def __init__(self, hidden: int, patch: int, tubelet: int):
+        layers, c = [], 3
+        for i in range(max(0, patch.bit_length() - 2)):  # patch 8: two stride-2 stages, then the projection
+            out = hidden // 2 ** (patch.bit_length() - 2 - i)
+            layers += [nn.Conv3d(c, out, (1, 3, 3), (1, 2, 2), (0, 1, 1), bias=False), nn.BatchNorm3d(out),
+                       nn.ReLU(inplace=True)]
+            c = out
+        layers.append(nn.Conv3d(c, hidden, (tubelet, 3, 3), (tubelet, 2, 2), (0, 1, 1)))
+        super().__init__(*layers)
+
+
 class VideoMAE(nn.Module):
     def __init__(self, num_classes: int, num_frames: int, size: int, hidden: int = 768, layers: int = 12,
                  heads: int = 12, patch: int = 16, tubelet: int = 2, drop_path: float = 0.0,
-                 pretrained: bool = False):
+                 pretrained: bool = False, conv_stem: bool = False):
         super().__init__()
         from transformers import VideoMAEForVideoClassification
         self.num_classes = num_classes
         if pretrained:
             try:
                 self.hf = VideoMAEForVideoClassification.from_pretrained(
-                    VIDEOMAE_HUB_ID, num_labels=num_classes, ignore_mismatched_sizes=True)
+                    VIDEOMAE_HUB_ID, num_labels=num_classes, ignore_mismatched_sizes=True, use_safetensors=True)
             except OSError as exc:
                 raise WeightsError(
                     f"pretrained weights {VIDEOMAE_HUB_ID} are not in the Hugging Face cache and could not be "
@@ -155,6 +215,8 @@ class VideoMAE(nn.Module):
             cfg = videomae_config(num_frames, size, hidden, layers, heads, patch, tubelet, num_labels=num_classes,
                                   drop_path_rate=drop_path)
             self.hf = VideoMAEForVideoClassification(cfg)
+        if conv_stem:
+            use_conv_stem(self.hf.videomae, hidden, patch, tubelet)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # B×C×T×H×W -> pixel_values B×T×C×H×W
         return self.hf(pixel_values=x.permute(0, 2, 1, 3, 4)).logits
@@ -166,8 +228,13 @@ class VideoMAE(nn.Module):
         """Weights saved by save_hf_folder (or any VideoMAE classifier folder); the class head is replaced
         when the class count differs."""
         from transformers import VideoMAEForVideoClassification
-        loaded, info = VideoMAEForVideoClassification.from_pretrained(
-            folder, num_labels=self.num_classes, ignore_mismatched_sizes=True, output_loading_info=True)
+        try:  # safetensors only: a folder's pytorch_model.bin would be a pickle
+            loaded, info = VideoMAEForVideoClassification.from_pretrained(
+                folder, num_labels=self.num_classes, ignore_mismatched_sizes=True, output_loading_info=True,
+                use_safetensors=True)
+        except (OSError, ValueError) as exc:
+            raise WeightsError(f"{folder}: no readable model.safetensors ({str(exc).splitlines()[0]}); pickled "
+                               f"weights (pytorch_model.bin) are not read, since loading them could run code") from exc
         load_matching(self.hf, loaded.state_dict(), str(folder))
         # keys whose shapes differed (the class head) were freshly initialised: report them as replaced
         return sorted(f"hf.{k[0] if isinstance(k, (tuple, list)) else k}" for k in info.get("mismatched_keys", []))
@@ -181,7 +248,7 @@ class VideoMAE(nn.Module):
         """
         from transformers import VideoMAEForPreTraining
         try:
-            pre = VideoMAEForPreTraining.from_pretrained(folder)
+            pre = VideoMAEForPreTraining.from_pretrained(folder, use_safetensors=True)
         except (OSError, ValueError) as exc:
             raise WeightsError(f"{folder}: not a VideoMAE pretraining folder ({str(exc).splitlines()[0]})") from exc
         own, enc = self.hf.videomae.state_dict(), pre.videomae.state_dict()

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from src.config import Frames
-from src.media import MediaError, decode_frames, encode_h264, probe
+from src.media import MediaError, decode_frames, encode_h264, probe, uniform_indices
 from src.prepare.runner import run_clips
 
 cv2.setNumThreads(1)
@@ -32,13 +32,6 @@ def resize_short_side(img: np.ndarray, short: int) -> np.ndarray:
     if size == (w, h):
         return img
     return cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-
-
-def uniform_indices(n: int, k: int) -> np.ndarray:
-    """k indices spread evenly over n items (all of them when n <= k)."""
-    if n <= k:
-        return np.arange(n)
-    return np.round(np.linspace(0, n - 1, k)).astype(int)
 
 
 class ClipFrames:

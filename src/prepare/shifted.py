@@ -16,7 +16,7 @@ from src.annotations import write_annotations
 from src.config import Params
 from src.prepare.download import download_all
 from src.prepare.frame_store import extract_all as extract_frames
-from src.prepare.pose import detection_summary, extract_all as extract_pose
+from src.prepare.pose import dancer_check, detection_summary, extract_all as extract_pose
 from src.prepare.trim import trim_all
 from src.sources import order_pairs
 from src.sources.synthetic import shifted_annotations
@@ -51,9 +51,17 @@ def prepare_shifted(params: Params) -> dict:
     shutil.rmtree(p.paths.raw), shutil.rmtree(p.paths.clips)  # evaluation reads the frame and pose stores
     steps = {"render": raw, "trim": clips, "frames": frames, "pose": pose}
     failed = {k: int((m["status"] != "ok").sum()) for k, m in steps.items()}
+    summary = detection_summary(pose)
+    truth = dancer_check(p, pose)
     figures = dict(clips=len(df), clips_ok=int((pose["status"] == "ok").sum()), failed=failed,
-                   detection_rate=detection_summary(pose)["detection_rate"])
-    print(f"[shifted] {figures['clips_ok']} of {len(df)} shifted test clips ready "
-          f"(failed per step: {failed}); MediaPipe found the dancer in {figures['detection_rate']:.1%} of frames",
-          flush=True)
+                   clips_per_split={k: int(v) for k, v in df["split"].value_counts().items()},
+                   detection_rate=summary["detection_rate"],
+                   detection_rate_per_split=summary["detection_rate_per_split"],
+                   frames_with_several_people=summary["frames_with_several_people"], clip_notes=summary["clip_notes"],
+                   tracked_person_is_dancer=truth)
+    on = truth.get("test", {}).get("on_dancer_rate")
+    print(f"[shifted] {figures['clips_ok']} of {len(df)} shifted clips ready (failed per step: {failed}); the "
+          f"front-end found the dancer in {figures['detection_rate']:.1%} of frames"
+          + (f", and the tracked person is the dancer in {on:.1%} of the test frames with a pose" if on is not None
+             else ""), flush=True)
     return figures

@@ -21,7 +21,8 @@ import pandas as pd
 
 from src.utils import read_json
 
-FAMILIES = {"frame": "per-frame image model", "temporal": "video model", "pose": "pose model"}
+FAMILIES = {"frame": "per-frame image model", "temporal": "video model", "pose": "pose model",
+            "fusion": "RGB+pose fusion"}
 MIN_CLIPS_PER_CLASS = 10   # fewer test clips per class than this: too few to name a winner
 ALPHA = 0.05
 N_RESAMPLES = 2000
@@ -146,18 +147,18 @@ def _mean(values):
     return round(float(np.mean(values)), 1) if values else None
 
 
-def paired_test(a: Runs, b: Runs, mask: np.ndarray | None = None, seed: int = 0) -> dict:
-    """a against b on the same test clips: accuracy difference with its paired bootstrap interval and
+def paired_test(a: Runs, b: Runs, mask: np.ndarray | None = None, seed: int = 0, split: str = "test") -> dict:
+    """a against b on the same clips of `split`: accuracy difference with its paired bootstrap interval and
     McNemar's exact p (clip right in most seeds)."""
     from statsmodels.stats.contingency_tables import mcnemar
-    ca, cb = a.correct("test").mean(0), b.correct("test").mean(0)
+    ca, cb = a.correct(split).mean(0), b.correct(split).mean(0)
     if mask is not None:
         ca, cb = ca[mask], cb[mask]
     lo, hi = interval(lambda i: ca[i].mean() - cb[i].mean(), len(ca), seed)
     ra, rb = ca > 0.5, cb > 0.5
     table = [[int(np.sum(ra & rb)), int(np.sum(ra & ~rb))], [int(np.sum(~ra & rb)), int(np.sum(~ra & ~rb))]]
     p = float(mcnemar(table, exact=True).pvalue)
-    return dict(a=a.name, b=b.name, diff=round(float(ca.mean() - cb.mean()), 4),
+    return dict(a=a.name, b=b.name, diff=round(float(ca.mean() - cb.mean()), 4), split=split,
                 ci=[round(float(lo[0]), 4), round(float(hi[0]), 4)], p=p, table=table, clips=int(len(ca)))
 
 
@@ -199,8 +200,30 @@ def too_few_clips(y: np.ndarray, k: int, mask: np.ndarray | None = None) -> bool
     return bool(len(present) == 0 or present.min() < MIN_CLIPS_PER_CLASS)
 
 
-def analyse(runs: dict[str, Runs], classes: list[str], pairs: list) -> dict:
-    """Figures per model, every model against the best, the family question and the order-pair probe."""
+def questions(runs: dict[str, Runs], figures: dict, few: bool, fusion_parts: dict | None) -> list[dict]:
+    """The pose family's two questions, with the same paired tests: does the graph network beat the LSTM, and
+    does fusion beat the better of its two parts, in-distribution (test) and on the shifted split."""
+    out = []
+    if "stgcn" in runs and "pose_lstm" in runs:
+        tests = holm([paired_test(runs["stgcn"], runs["pose_lstm"])])
+        out.append(dict(question="Does the graph network beat the LSTM? (stgcn vs pose_lstm, test split)",
+                        tests=[verdict(t, few) for t in tests]))
+    parts = [p for p in (fusion_parts or {}).values() if p in runs]
+    if "fusion" in runs and len(parts) == 2:
+        tests = []
+        for split, key in (("test", "top1"), ("shifted", "shifted_top1")):
+            if all(split in runs[n].preds for n in ["fusion"] + parts):
+                best_part = max(parts, key=lambda n: figures[n].get(key, {}).get("mean", 0))
+                tests.append(paired_test(runs["fusion"], runs[best_part], split=split))
+        out.append(dict(question=f"Does fusion beat its better part? (fusion of {' and '.join(parts)}, against "
+                                 f"whichever part is better on each split)",
+                        tests=[{**verdict(t, few), "split": t["split"]} for t in holm(tests)]))
+    return out
+
+
+def analyse(runs: dict[str, Runs], classes: list[str], pairs: list, fusion_parts: dict | None = None) -> dict:
+    """Figures per model, every model against the best, the family question, the order-pair probe, and the
+    pose family's questions (graph against LSTM, fusion against its parts)."""
     figures = model_figures(runs, classes, pairs)
     k, first = len(classes), next(iter(runs.values()))
     y = first.truth("test")
@@ -212,12 +235,13 @@ def analyse(runs: dict[str, Runs], classes: list[str], pairs: list) -> dict:
         fam = runs[n].family
         if fam not in by_family or figures[n]["top1"]["mean"] > figures[by_family[fam]]["top1"]["mean"]:
             by_family[fam] = n
-    fams = [f for f in ("temporal", "frame", "pose") if f in by_family]
+    fams = [f for f in ("temporal", "frame", "pose", "fusion") if f in by_family]
     family_tests = [verdict(t, few) for t in holm([paired_test(runs[by_family[a]], runs[by_family[b]])
                                                    for i, a in enumerate(fams) for b in fams[i + 1:]])]
     out = dict(best_model=best, best_family=runs[best].family, classes=classes, test_clips=int(len(y)),
                min_clips_per_class=int(np.bincount(y, minlength=k).min()), too_few_clips=few,
-               models=figures, versus_best=vs_best, best_per_family=by_family, families=family_tests)
+               models=figures, versus_best=vs_best, best_per_family=by_family, families=family_tests,
+               questions=questions(runs, figures, few, fusion_parts))
     pair_idx = [classes.index(c) for p in pairs for c in p]
     mask = np.isin(y, pair_idx)
     if mask.any() and "frame" in by_family and any(runs[n].family == "temporal" for n in runs):

@@ -79,6 +79,9 @@ def markdown(a: dict, figures: dict[str, str], seeds: list[int]) -> str:
         lines += ["", f"**Known-answer probe** ({pairs}: the same poses in opposite order, {op['clips']} test clips; "
                       "only a model that reads time can separate them):", ""]
         lines += [f"- {t['verdict']}" for t in op["tests"]]
+    for q in a.get("questions", []):
+        lines += ["", f"**{q['question']}**", ""]
+        lines += [f"- {t.get('split', 'test')}: {t['verdict']}" for t in q["tests"]]
     lines += ["", "## Pictures", ""]
     captions = {"cost": "Accuracy against cost (error bars: 95% intervals)",
                 "per_class": "Per-class F1 of every model",
@@ -96,7 +99,7 @@ APPENDIX = [("top1", "top-1"), ("macro_f1", "macro F1"), ("order_pair", "order p
             ("shifted_top1", "shifted top-1")]
 
 
-def appendix(a: dict, runs: dict[str, Runs]) -> str:
+def appendix(a: dict, runs: dict[str, Runs], curves: str | None = None) -> str:
     m = a["models"]
     head = ["model", "family", "seeds"] + [label for _, label in APPENDIX] + \
            ["top-5", "mean class acc", "macro P", "macro R", "params", "GFLOPs/clip", "train s", "infer clips/s"]
@@ -116,6 +119,12 @@ def appendix(a: dict, runs: dict[str, Runs]) -> str:
         lines.append(f"| {t['b']} | {t['diff']:+.3f} | [{t['ci'][0]:+.3f}, {t['ci'][1]:+.3f}] | {t['p']:.4f} | "
                      f"{t['p_holm']:.4f} | {t['table'][0][1]} / {t['table'][1][0]} |")
     lines.append("")
+    if curves:
+        lines += ["## Learning curves", "",
+                  "Training accuracy (dashed) and validation accuracy (solid) on the left axis, training and "
+                  "validation loss on the right: both accuracies low means the model underfits (more epochs or a "
+                  "better recipe), training high and validation low means it overfits (regularise, more clips).",
+                  "", f"![Learning curves](figures/{curves})", ""]
     return "\n".join(lines)
 
 
@@ -239,8 +248,49 @@ def mistakes_figure(a: dict, runs: dict[str, Runs], frames_dir: Path, pose_dir: 
     return fig
 
 
+CURVES = ("train_acc", "val_acc", "train_loss", "val_loss")
+
+
+def read_histories(models, history_dir: Path, seed: int) -> dict:
+    """Per-epoch curves of the models that train by epochs (a fusion model fits one weight: it has none)."""
+    import pandas as pd
+    return {n: pd.read_csv(history_dir / f"{n}-seed{seed}.csv") for n in models
+            if (history_dir / f"{n}-seed{seed}.csv").exists()}
+
+
+def curves_figure(hist: dict, seed: int) -> object:
+    """One panel per model: training and validation accuracy (left axis) and loss (right axis) per epoch, so
+    under- and overfitting show at a glance: train and validation accuracy both low is underfitting, train high
+    and validation low is overfitting."""
+    plt = _plt()
+    n = len(hist)
+    cols = min(4, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.7 * rows), squeeze=False)
+    for ax, (name, h) in zip(axes.ravel(), hist.items()):
+        ax.plot(h["epoch"], h["train_acc"], color="tab:blue", ls="--", label="train acc")
+        ax.plot(h["epoch"], h["val_acc"], color="tab:blue", label="val acc")
+        ax.set_ylim(0, 1.02)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.tick_params(labelsize=7)
+        loss = ax.twinx()
+        loss.plot(h["epoch"], h["train_loss"], color="tab:red", ls="--", label="train loss")
+        loss.plot(h["epoch"], h["val_loss"], color="tab:red", label="val loss")
+        loss.tick_params(labelsize=7, colors="tab:red")
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    handles = [plt.Line2D([], [], color=c, ls=ls, label=lbl) for c, ls, lbl in
+               (("tab:blue", "--", "train accuracy"), ("tab:blue", "-", "validation accuracy"),
+                ("tab:red", "--", "train loss (right axis)"), ("tab:red", "-", "validation loss (right axis)"))]
+    fig.legend(handles=handles, loc="lower center", ncol=4, fontsize=8, bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(f"Learning curves (training seed {seed})", fontsize=10)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return fig
+
+
 def write_report(a: dict, runs: dict[str, Runs], seeds: list[int], reports: Path, frames_dir: Path,
-                 pose_dir: Path) -> dict[str, str]:
+                 pose_dir: Path, history_dir: Path | None = None) -> dict[str, str]:
     """reports/compare.md, reports/compare_appendix.md and reports/figures/*.png; returns the figures."""
     out = reports / "figures"
     figures = {"cost": save_figure(cost_figure(a), out / "cost.png"),
@@ -251,10 +301,13 @@ def write_report(a: dict, runs: dict[str, Runs], seeds: list[int], reports: Path
     fig = mistakes_figure(a, runs, frames_dir, pose_dir)
     if fig is not None:
         figures["mistakes"] = save_figure(fig, out / "mistakes.png")
+    hist = read_histories(a["models"], history_dir, seeds[0]) if history_dir else {}
+    if hist:
+        figures["curves"] = save_figure(curves_figure(hist, seeds[0]), out / "curves.png")
     with atomic_path(reports / "compare.md") as tmp:
         tmp.write_text(markdown(a, figures, seeds))
     with atomic_path(reports / "compare_appendix.md") as tmp:
-        tmp.write_text(appendix(a, runs))
+        tmp.write_text(appendix(a, runs, figures.get("curves")))
     return figures
 
 
@@ -264,8 +317,8 @@ def write_plot_data(a: dict, history_dir: Path, curves_dir: Path, seed: int) -> 
     import pandas as pd
 
     from src.utils import write_csv
-    hist = {n: pd.read_csv(history_dir / f"{n}-seed{seed}.csv") for n in a["models"]}
-    for metric in ("val_acc", "train_loss"):
+    hist = read_histories(a["models"], history_dir, seed)
+    for metric in CURVES:
         wide = pd.DataFrame({"epoch": sorted({e for h in hist.values() for e in h["epoch"]})})
         for n, h in hist.items():
             wide = wide.merge(h[["epoch", metric]].rename(columns={metric: n}), on="epoch", how="left")

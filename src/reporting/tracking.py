@@ -84,23 +84,24 @@ def client(params):
     return MlflowClient(tracking_uri(params.paths.mlruns))
 
 
-def log_pytorch_model(params, run_id: str, model, example) -> str:
-    """Log `model` to the run as an MLflow model (pytorch flavour, with signature and input example), so
-    `mlflow.pyfunc.load_model` loads it and `mlflow models serve` serves it; returns its URI."""
+def log_checkpoint_model(params, run_id: str, code_file: Path, checkpoint: Path, example, output) -> str:
+    """Log a run's checkpoint as an MLflow model "from code" (`code_file`, see src/learning/mlflow_model.py),
+    with signature and input example, so `mlflow.pyfunc.load_model` loads it and `mlflow models serve` serves
+    it without anything being pickled; returns its URI."""
     import mlflow
-    import mlflow.pytorch
+    import mlflow.pyfunc
+    import torch
     from mlflow.models import infer_signature
     mlflow.set_tracking_uri(tracking_uri(params.paths.mlruns))
-    x = example.numpy()
-    signature = infer_signature(x, model(example).detach().numpy())
-    import torch
-    requirements = [f"torch=={torch.__version__.split('+')[0]}", "torchvision", "transformers", "pytorchvideo"]
+    x = {k: v.numpy() for k, v in example.items()} if isinstance(example, dict) else example.numpy()
+    signature = infer_signature(x, output)
+    requirements = [f"torch=={torch.__version__.split('+')[0]}", "torchvision", "transformers", "pytorchvideo",
+                    "safetensors", "mlflow"]
     with mlflow.start_run(run_id=run_id):
-        # pickle with the project's code alongside: torch.export ("pt2", MLflow's default) takes seconds a
-        # model and cannot trace every architecture here (SlowFast's two pathways, the LSTMs)
-        info = mlflow.pytorch.log_model(model, name="model", signature=signature, input_example=x,
-                                        pip_requirements=requirements, serialization_format="pickle",
-                                        code_paths=[str(Path(__file__).resolve().parents[1])])
+        info = mlflow.pyfunc.log_model(name="model", python_model=str(code_file),
+                                       artifacts={"checkpoint": str(checkpoint)}, signature=signature,
+                                       input_example=x, pip_requirements=requirements,
+                                       code_paths=[str(Path(__file__).resolve().parents[1])])
     return info.model_uri
 
 

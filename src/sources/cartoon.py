@@ -189,6 +189,36 @@ class Look:
     mirror: bool
     jitter: float
     seconds: float
+    others: tuple = ()  # Bystander figures behind or beside the dancer (drawn before it)
+
+
+@dataclass(frozen=True)
+class Bystander:
+    """Another person in the picture: smaller (farther back) and off-centre, standing still, swaying, or
+    dancing another class's choreography at its own tempo. draw_figure reads it like a Look."""
+    height_frac: float
+    cx: float
+    cy: float
+    proportions: dict
+    skin: tuple
+    shirt: tuple
+    pants: tuple
+    hair: tuple
+    shoes: tuple
+    behaviour: str       # "still" | "sway" | a class name (dances that choreography)
+    tempo: float
+    phase: float
+
+
+STILL = Choreography(steps=(("kick_tuck", 1),), bpm=60)
+SWAY = Choreography(steps=(("kick_tuck", 1),), bpm=60, sway=0.05)
+# share of clips with nobody else / one bystander / a small crowd, per style
+OTHERS_TRAIN, OTHERS_SHIFTED = (0.5, 0.3, 0.2), (0.3, 0.4, 0.3)
+
+
+def bystander_pose(b: Bystander, t: float) -> dict:
+    choreo = STILL if b.behaviour == "still" else SWAY if b.behaviour == "sway" else CHOREOGRAPHIES[b.behaviour]
+    return pose_at(choreo, b.phase + t * b.tempo)
 
 
 # Natural-image backgrounds: photographs scikit-image ships in its wheel (none shows a person, who would
@@ -201,7 +231,7 @@ HEIGHT_TRAIN, HEIGHT_SHIFTED = (0.68, 0.85), (0.48, 0.62)
 STYLES = ("train", "shifted")
 
 
-def draw_look(rng: np.random.Generator, bpm: float, seconds: float, style: str = "train") -> Look:
+def draw_look(rng: np.random.Generator, bpm: float, seconds: float, style: str = "train", label: str = "") -> Look:
     """Everything random about one clip. style "train": drawn backgrounds or one of NATURAL_TRAIN, the
     usual camera distance; "shifted": a NATURAL_SHIFTED photograph and a camera farther away."""
     def color():
@@ -215,7 +245,7 @@ def draw_look(rng: np.random.Generator, bpm: float, seconds: float, style: str =
         background = str(rng.choice(["plain", "gradient", "noise", "shapes", "natural", "natural"]))
         if background == "natural":
             background += ":" + str(rng.choice(NATURAL_TRAIN))
-    return Look(
+    look = Look(
         height_frac=float(rng.uniform(*(HEIGHT_SHIFTED if style == "shifted" else HEIGHT_TRAIN))),
         cx=float(rng.uniform(0.38, 0.62)),
         cy=float(rng.uniform(0.47, 0.53)), proportions=props,
@@ -224,6 +254,36 @@ def draw_look(rng: np.random.Generator, bpm: float, seconds: float, style: str =
         bg_colors=(color(), color(), color()), tempo=bpm * float(rng.uniform(0.75, 1.25)) / 60.0,
         phase=float(rng.uniform(0, 16)), mirror=bool(rng.integers(2)), jitter=float(rng.uniform(0, 3)),
         seconds=seconds)
+    return dataclasses.replace(look, others=draw_others(rng, look, style, label))
+
+
+def draw_others(rng: np.random.Generator, look: Look, style: str, label: str) -> tuple:
+    """Nobody, one bystander beside the dancer, or a small crowd behind it, drawn after the dancer's look so
+    the dancer of a clip id stays the same. Bystanders are smaller (farther back) and off-centre; they stand
+    still, sway, or dance another class's choreography, so only the track of the dancer tells the class."""
+    def color():
+        return tuple(int(c) for c in rng.integers(30, 230, 3))
+    p_none, p_one, _ = OTHERS_SHIFTED if style == "shifted" else OTHERS_TRAIN
+    u = float(rng.random())
+    count = 0 if u < p_none else 1 if u < p_none + p_one else int(rng.integers(2, 4))
+    others = []
+    for i in range(count):
+        crowd = count > 1
+        scale = float(rng.uniform(0.4, 0.6) if crowd else rng.uniform(0.55, 0.8))
+        side = 1 if rng.random() < 0.5 else -1
+        cx = look.cx + side * float(rng.uniform(0.22, 0.4))
+        if not 0.08 <= cx <= 0.92:
+            cx = look.cx - side * float(rng.uniform(0.22, 0.4))
+        behaviour = str(rng.choice(["still", "sway", "dance"]))
+        if behaviour == "dance":
+            behaviour = str(rng.choice([c for c in CLASSES if c != label]))
+        props = {k: v * float(rng.uniform(0.9, 1.1)) for k, v in look.proportions.items()}
+        others.append(Bystander(
+            height_frac=look.height_frac * scale, cx=float(np.clip(cx, 0.08, 0.92)),
+            cy=look.cy - look.height_frac * (1 - scale) * 0.35, proportions=props,
+            skin=SKIN[rng.integers(len(SKIN))], shirt=color(), pants=color(), hair=HAIR[rng.integers(len(HAIR))],
+            shoes=color(), behaviour=behaviour, tempo=float(rng.uniform(0.8, 2.2)), phase=float(rng.uniform(0, 16))))
+    return tuple(others)
 
 
 @functools.lru_cache(maxsize=16)
@@ -289,12 +349,11 @@ def _pt(p):
     return (int(round(p[0] * 16)), int(round(p[1] * 16)))
 
 
-def draw_figure(img: np.ndarray, pose: dict, look: Look) -> None:
-    """Draw the cartoon dancer in place (fixed-point coordinates, anti-aliased)."""
-    h, w = img.shape[:2]
+def figure_geometry(pose: dict, look, w: int, h: int) -> dict:
+    """Where the figure's parts are in a w×h frame: limbs per side (shoulder, elbow, hand, hip, knee, foot),
+    the shoulder centre, the head centre and radius, the limb width."""
     H = look.height_frac * h
     pr = {k: v * H for k, v in look.proportions.items()}
-    aa, shift = cv2.LINE_AA, 4
     widthk = max(0.15, abs(math.cos(pose["yaw"])))     # spinning squeezes the body
     front = math.cos(pose["yaw"]) >= 0
     cx = (look.cx + pose["root_x"]) * w
@@ -313,6 +372,27 @@ def draw_figure(img: np.ndarray, pose: dict, look: Look) -> None:
         knee = _seg(hip, pose[f"{side}_hip"], pr["thigh"] * (1 - 0.55 * lift), s)
         foot = _seg(knee, pose[f"{side}_hip"] - pose[f"{side}_knee"], pr["shin"], s)
         parts[side] = (sho, elb, hand, hip, knee, foot)
+    neck_top = (sho_c[0] - math.sin(lean) * pr["neck"], sho_c[1] - pr["neck"])
+    head = (neck_top[0] - math.sin(lean) * pr["head"], neck_top[1] - pr["head"] * 0.9)
+    return dict(parts=parts, sho_c=sho_c, neck_top=neck_top, head=head, r=pr["head"], lw=lw, widthk=widthk,
+                front=front)
+
+
+def figure_box(pose: dict, look, w: int, h: int) -> tuple[float, float, float, float]:
+    """(x0, y0, x1, y1) in pixels around everything the figure draws in this pose."""
+    g = figure_geometry(pose, look, w, h)
+    pts = np.array([pt for side in g["parts"].values() for pt in side] + [g["head"]], np.float64)
+    pad = g["lw"] * 1.5
+    (x0, y0), (x1, y1) = pts.min(0) - pad, pts.max(0) + pad
+    return float(x0), float(min(y0, g["head"][1] - 1.2 * g["r"])), float(x1), float(y1)
+
+
+def draw_figure(img: np.ndarray, pose: dict, look) -> None:
+    """Draw a cartoon figure (the dancer, or a Bystander) in place (fixed-point coordinates, anti-aliased)."""
+    h, w = img.shape[:2]
+    g = figure_geometry(pose, look, w, h)
+    parts, sho_c, lw, widthk, front = g["parts"], g["sho_c"], g["lw"], g["widthk"], g["front"]
+    aa, shift = cv2.LINE_AA, 4
     # legs first (behind torso), then torso, arms, head
     for side in ("r", "l"):
         sho, elb, hand, hip, knee, foot = parts[side]
@@ -329,10 +409,8 @@ def draw_figure(img: np.ndarray, pose: dict, look: Look) -> None:
         cv2.line(img, _pt(sho), _pt(elb), look.shirt, lw + 1, aa, shift)
         cv2.line(img, _pt(elb), _pt(hand), look.skin, lw, aa, shift)
         cv2.circle(img, _pt(hand), int(lw * 0.75 * 16), look.skin, -1, aa, shift)
-    neck_top = (sho_c[0] - math.sin(lean) * pr["neck"], sho_c[1] - pr["neck"])
+    neck_top, head, r = g["neck_top"], g["head"], g["r"]
     cv2.line(img, _pt(sho_c), _pt(neck_top), look.skin, lw + 1, aa, shift)
-    head = (neck_top[0] - math.sin(lean) * pr["head"], neck_top[1] - pr["head"] * 0.9)
-    r = pr["head"]
     cv2.ellipse(img, _pt(head), (int(r * 16 * max(0.8, widthk)), int(r * 1.15 * 16)), 0, 0, 360,
                 look.skin, -1, aa, shift)
     # hair cap on top; seen from behind the whole head is hair
@@ -354,26 +432,51 @@ def draw_figure(img: np.ndarray, pose: dict, look: Look) -> None:
                     look.hair, -1, aa, shift)
 
 
-def render_frames(label: str, clip_id: str, seed: int, seconds: float, width: int, height: int,
-                  fps: int, style: str = "train"):
-    """Yield the BGR frames of one clip; the same arguments give the same frames."""
+def scene(label: str, clip_id: str, seed: int, seconds: float, width: int, height: int, fps: int,
+          style: str = "train", draw: bool = True):
+    """Walk one clip frame by frame: yields (BGR frame or None, the dancer's box (x0, y0, x1, y1) as fractions
+    of the frame). The same arguments give the same frames; draw=False only computes the boxes (the same random
+    stream, none of the drawing), which is how the pose stage learns where the labelled dancer is."""
     choreo = CHOREOGRAPHIES[label]
     rng = np.random.default_rng(clip_seed(seed, clip_id))
-    look = draw_look(rng, choreo.bpm, seconds, style)
+    look = draw_look(rng, choreo.bpm, seconds, style, label)
     bg = _background(look, width, height, rng)
     n = int(round(seconds * fps))
     jx = jy = 0.0
     for i in range(n):
         t = i / fps
         pose = pose_at(choreo, look.phase + t * look.tempo)
-        img = bg.copy()
-        draw_figure(img, pose, look)
+        img = None
+        if draw:
+            img = bg.copy()
+            for other in look.others:  # behind the dancer
+                draw_figure(img, bystander_pose(other, t), other)
+            draw_figure(img, pose, look)
         # camera jitter: smooth random walk, applied as a sub-pixel shift
         jx = 0.8 * jx + rng.normal(0, look.jitter)
         jy = 0.8 * jy + rng.normal(0, look.jitter)
-        m = np.float32([[1, 0, jx], [0, 1, jy]])
-        img = cv2.warpAffine(img, m, (width, height), borderMode=cv2.BORDER_REPLICATE)
-        yield np.ascontiguousarray(img[:, ::-1]) if look.mirror else img
+        if draw:
+            m = np.float32([[1, 0, jx], [0, 1, jy]])
+            img = cv2.warpAffine(img, m, (width, height), borderMode=cv2.BORDER_REPLICATE)
+            img = np.ascontiguousarray(img[:, ::-1]) if look.mirror else img
+        x0, y0, x1, y1 = figure_box(pose, look, width, height)
+        x0, x1 = x0 + jx, x1 + jx
+        if look.mirror:
+            x0, x1 = width - x1, width - x0
+        yield img, (x0 / width, (y0 + jy) / height, x1 / width, (y1 + jy) / height)
+
+
+def render_frames(label: str, clip_id: str, seed: int, seconds: float, width: int, height: int,
+                  fps: int, style: str = "train"):
+    """Yield the BGR frames of one clip; the same arguments give the same frames."""
+    for img, _ in scene(label, clip_id, seed, seconds, width, height, fps, style):
+        yield img
+
+
+def dancer_boxes(label: str, clip_id: str, seed: int, seconds: float, width: int, height: int, fps: int,
+                 style: str = "train") -> np.ndarray:
+    """The labelled dancer's box in every rendered frame, N×4 fractions (x0, y0, x1, y1) of the frame."""
+    return np.array([box for _, box in scene(label, clip_id, seed, seconds, width, height, fps, style, draw=False)])
 
 
 def render_clip(path: Path, label: str, clip_id: str, seed: int, seconds: float, width: int, height: int,

@@ -10,7 +10,7 @@ import pandas as pd
 
 from src.annotations import COLUMNS, safe_name
 from src.config import ParamError, Params
-from src.sources.cartoon import CLASSES, ORDER_PAIR, render_clip
+from src.sources.cartoon import CLASSES, ORDER_PAIR, dancer_boxes, render_clip
 from src.splits import assign_splits, clip_seed
 
 
@@ -45,16 +45,19 @@ def synthetic_annotations(params: Params) -> tuple[pd.DataFrame, list[str], dict
 
 
 def shifted_annotations(params: Params) -> tuple[pd.DataFrame, list[str]]:
-    """The shifted test split: `synthetic.shifted_clips_per_class` new clips per class, all test, rendered
-    in the "shifted" style (photographs training never sees, a camera farther away)."""
+    """The shifted split, rendered in the "shifted" style (photographs training never sees, a camera farther
+    away): `synthetic.shifted_clips_per_class` test clips per class, and `synthetic.shifted_val_clips_per_class`
+    other clips per class as its validation set, for choosing settings without reading the test clips."""
     classes = synthetic_classes(params)
     rows = []
     for label in classes:
-        for i in range(params.synthetic.shifted_clips_per_class):
-            yid = f"shf-{safe_name(label).replace('_', '-')}-{i:03d}"
-            start, end, _ = synthetic_layout(params.data.seed, yid, params.synthetic)
-            rows.append(dict(label=label, youtube_id=yid, time_start=start, time_end=end, split="test",
-                             style="shifted"))
+        s = params.synthetic
+        for split, prefix, n in (("test", "shf", s.shifted_clips_per_class), ("val", "shv", s.shifted_val_clips_per_class)):
+            for i in range(n):
+                yid = f"{prefix}-{safe_name(label).replace('_', '-')}-{i:03d}"
+                start, end, _ = synthetic_layout(params.data.seed, yid, params.synthetic)
+                rows.append(dict(label=label, youtube_id=yid, time_start=start, time_end=end, split=split,
+                                 style="shifted"))
     return pd.DataFrame(rows, columns=COLUMNS + ["style"]), classes
 
 
@@ -74,3 +77,25 @@ def synthetic_acquire(row: dict, params: Params, dest) -> dict:
 
 def synthetic_fingerprint(row: dict, params: Params) -> str:
     return json.dumps([asdict(params.synthetic), params.data.seed], sort_keys=True)
+
+
+def stored_dancer_boxes(params: Params, annotation: dict, stored: int) -> np.ndarray:
+    """Where the labelled dancer is in each of a clip's `stored` frame-store frames: stored×4 fractions (x0, y0,
+    x1, y1) of the frame, from the renderer (which draws it) rather than from any detector.
+
+    A stored frame is frame j of the trimmed clip (the frames stage keeps `frames.max_frames` evenly), which is
+    the render's frame at time_start + j / trim.fps; the box is the union over that rendered frame and its two
+    neighbours, since trim's resampling may take either."""
+    from src.media import uniform_indices
+    yid, style = annotation["youtube_id"], annotation.get("style") or "train"
+    _, _, total = synthetic_layout(params.data.seed, yid, params.synthetic)
+    s = params.synthetic
+    boxes = dancer_boxes(annotation["label"], yid, params.data.seed, total, s.width, s.height, s.fps, style)
+    n_trim = int(round((annotation["time_end"] - annotation["time_start"]) * params.trim.fps))
+    js = uniform_indices(n_trim, params.frames.max_frames)[:stored]
+    out = []
+    for j in js:
+        k = int(round((annotation["time_start"] + j / params.trim.fps) * s.fps))
+        near = boxes[max(0, k - 1):min(len(boxes), k + 2)]
+        out.append([near[:, 0].min(), near[:, 1].min(), near[:, 2].max(), near[:, 3].max()])
+    return np.array(out)
