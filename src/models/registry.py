@@ -202,7 +202,7 @@ MODELS: dict[str, ModelEntry] = {
         why="every stored frame (12), two bidirectional layers of 96",
         reference="bidirectional LSTM over MediaPipe keypoint sequences"),
     "stgcn": ModelEntry(
-        family="pose", kind="pose", recipe=recipe(epochs=20, lr=3e-3, batch_size=16, weight_decay=0.05, bf16=True),
+        family="pose", kind="pose", recipe=recipe(epochs=20, lr=3e-3, batch_size=16, weight_decay=0.05),
         sizes={"small": dict(num_frames=12, channels=(32, 32, 64, 64, 128, 128), strides=(1, 1, 2, 1, 2, 1)),
                "full": dict(num_frames=32, channels=(64, 64, 64, 64, 128, 128, 128, 256, 256, 256),
                             strides=(1, 1, 1, 1, 2, 1, 1, 2, 1, 1))},
