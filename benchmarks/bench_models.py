@@ -81,7 +81,8 @@ def bf16_gradients_safe(model, x: torch.Tensor, repeats: int = 4) -> bool:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", nargs="*", default=list(MODELS))
+    # fusion trains nothing but one weight on its parts' scores (src/models/fusion.py): its parts are benchmarked
+    ap.add_argument("--models", nargs="*", default=[m for m, e in MODELS.items() if e.kind != "fusion"])
     ap.add_argument("--size", default="small", choices=("small", "full"))
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
     ap.add_argument("--batch", type=int, default=8)
