@@ -61,21 +61,25 @@ def tiny_params(tmp_path):
     return params_from_dict(raw)
 
 
-@pytest.fixture(scope="session")
-def tiny_data(tmp_path_factory):
-    """The tiny profile's data stages (fetch to pose) run once, in-process; returns its params."""
+def prepared_profile(name: str, root) -> object:
+    """A profile's data stages (fetch to pose) run in-process with every path under root; returns its params."""
     import contextlib
     import io
 
     from stages import download, fetch, frames, pose, trim
-    root = tmp_path_factory.mktemp("tiny_data")
-    raw = load_profile("tiny")
+    raw = load_profile(name)
     raw["paths"] = {k: str(root / v) for k, v in raw["paths"].items()}
     params = params_from_dict(raw)
     with contextlib.redirect_stderr(io.StringIO()):
         for stage in (fetch, download, trim, frames, pose):
             stage.main(params)
     return params
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory):
+    """The tiny profile's data stages run once; returns its params."""
+    return prepared_profile("tiny", tmp_path_factory.mktemp("tiny_data"))
 
 
 @pytest.fixture

@@ -1,18 +1,15 @@
 """Every registered model can fit a handful of real training clips (src/learning/learnability.py): a preset
 or recipe that cannot fit at all fails here, in seconds, instead of after a 25-minute run at chance."""
-import contextlib
 import dataclasses
-import io
 
 import pytest
 import torch
 
-from src.config import params_from_dict
 from src.learning.data import fixed_views
 from src.learning.learnability import overfit
 from src.models.build import build_model
 from src.models.registry import MODELS
-from tests.conftest import load_profile
+from tests.conftest import prepared_profile
 
 MAX_STEPS = 60
 
@@ -20,15 +17,7 @@ MAX_STEPS = 60
 @pytest.fixture(scope="module")
 def learn_data(tmp_path_factory):
     """All 8 classes x 2 rendered clips through the real data stages (fetch to pose)."""
-    from stages import download, fetch, frames, pose, trim
-    root = tmp_path_factory.mktemp("learn_data")
-    raw = load_profile("learn")
-    raw["paths"] = {k: str(root / v) for k, v in raw["paths"].items()}
-    params = params_from_dict(raw)
-    with contextlib.redirect_stderr(io.StringIO()):
-        for stage in (fetch, download, trim, frames, pose):
-            stage.main(params)
-    return params
+    return prepared_profile("learn", tmp_path_factory.mktemp("learn_data"))
 
 
 @pytest.mark.parametrize("name", list(MODELS))
