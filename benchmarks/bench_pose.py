@@ -23,7 +23,7 @@ import numpy as np
 
 from src.config import load_params
 from src.prepare.frame_store import resize_short_side
-from src.prepare.pose import PoseEstimator
+from src.prepare.pose import PoseEstimator, in_boxes
 from src.sources.cartoon import CLASSES, scene
 
 
@@ -38,9 +38,9 @@ def rendered(style: str, clips: int, frames: int, short: int, seed: int = 7):
     return out
 
 
-def on_box(points, boxes, pad: float = 0.02) -> list[bool]:
-    return [p is not None and b[0] - pad <= p[0] <= b[2] + pad and b[1] - pad <= p[1] <= b[3] + pad
-            for p, b in zip(points, boxes)]
+def on_box(points, boxes) -> list[bool]:
+    """Per frame: a point (None where there is none) on the dancer's box (src/prepare/pose.py: in_boxes)."""
+    return [p is not None and bool(in_boxes(p, b)[0]) for p, b in zip(points, boxes)]
 
 
 def mediapipe_alone(pose, frames):

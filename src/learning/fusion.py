@@ -42,8 +42,7 @@ def fit_weight(model: LateFusion, datasets: list, batch_size: int) -> tuple[floa
     """The RGB share w maximising validation accuracy (ties: the lower negative log-likelihood)."""
     log_rgb, log_pose, y = [], [], []
     for ds in datasets:
-        for part, out in ((model.rgb, log_rgb), (model.pose, log_pose)):
-            part_ds = ds.rgb if part is model.rgb else ds.pose
+        for part, part_ds, out in ((model.rgb, ds.rgb, log_rgb), (model.pose, ds.pose, log_pose)):
             scores, _ = predict_dataset(part, part_ds, batch_size)
             out.append(np.log(np.clip(scores, 1e-8, None)))
         y.append(np.array(ds.labels))
@@ -86,26 +85,22 @@ def fuse(params: Params, seed: int) -> dict:
                    fusion_weight=weight, best_val_acc=float(best["val_acc"]), val_clips=int(sum(len(d) for d in val)),
                    weight_search=table.to_dict("records"), train_seconds=0.0,
                    parameters=int(sum(p.numel() for p in model.parameters())), params_hash=params_hash(run))
-    figures["mlflow_run_id"] = _log_run(run, paths, figures, seed)
+    figures["mlflow_run_id"] = _log_run(run, paths, figures, seed, model, val[0])
     write_json(paths.train_json, figures)
     print(f"[fusion] {parts['rgb']} + {parts['pose']} (seed {seed}): RGB weight {weight:.2f} chosen on "
           f"{figures['val_clips']} validation clips (validation accuracy {best['val_acc']:.3f})", flush=True)
     return evaluate_run(run, paths)
 
 
-def _log_run(params: Params, paths: RunPaths, figures: dict, seed: int) -> str | None:
-    """An MLflow run for the fusion like every training run's: tags, the weight search, the model (from code),
-    tagged with the checkpoint's MD5 so evaluation finds it."""
+def _log_run(params: Params, paths: RunPaths, figures: dict, seed: int, model: LateFusion, val) -> str | None:
+    """An MLflow run for the fusion like every training run's: tags, the weight search, the model (from code,
+    with the first validation clip as its input example), tagged with the checkpoint's MD5 so evaluation
+    finds it."""
     from pathlib import Path
 
-    from src.reporting.tracking import EXPERIMENT, artifact_location, client, flatten, log_checkpoint_model, \
-        run_tags, unique_run_name
-    c = client(params)
-    exp = c.get_experiment_by_name(EXPERIMENT) or c.get_experiment(
-        c.create_experiment(EXPERIMENT, artifact_location=artifact_location(params.paths.mlruns)))
-    run = c.create_run(exp.experiment_id, run_name=unique_run_name(f"fusion seed{seed}"),
-                       tags=run_tags(model="fusion", size=figures["size"], seed=seed, family="fusion", init="parts"))
-    rid = run.info.run_id
+    from src.reporting.tracking import flatten, log_checkpoint_model, new_run
+    c, rid = new_run(params, f"fusion seed{seed}", model="fusion", size=figures["size"], seed=seed,
+                     family="fusion", init="parts")
     for k, v in flatten({"fusion": figures["parts"]}).items():
         c.log_param(rid, k, v)
     for row in figures["weight_search"]:
@@ -113,9 +108,7 @@ def _log_run(params: Params, paths: RunPaths, figures: dict, seed: int) -> str |
     c.log_metric(rid, "fusion_weight", figures["fusion_weight"])
     c.log_metric(rid, "best_val_acc", figures["best_val_acc"])
     c.set_tag(rid, "checkpoint_md5", file_digest(paths.checkpoint, "md5"))
-    model, spec, _ = load_checkpoint(paths.checkpoint)
-    ds = make_dataset(params, spec, read_classes(params.paths.annotations), "val")
-    (x_rgb, x_pose), _ = ds[0]
+    (x_rgb, x_pose), _ = val[0]
     example = (x_rgb[:1], x_pose[:1])
     with torch.inference_mode():
         out = model(example).exp().numpy()

@@ -353,6 +353,14 @@ def detection_summary(manifest, wall_s: float | None = None, workers: int = 1) -
                 wall_overhead_pct=round(100 * (wall_s * workers - mp_s) / mp_s, 2) if mp_s and wall_s else None)
 
 
+def in_boxes(points, boxes, pad: float = 0.02) -> np.ndarray:
+    """Whether each point (N×2, x and y as fractions of the frame) lies in its box (N×4: x0, y0, x1, y1), with
+    a margin of `pad`: how the pose stage and benchmarks/bench_pose.py judge that a pose is on the dancer."""
+    p, b = np.asarray(points, float).reshape(-1, 2), np.asarray(boxes, float).reshape(-1, 4)
+    return ((p[:, 0] >= b[:, 0] - pad) & (p[:, 0] <= b[:, 2] + pad) &
+            (p[:, 1] >= b[:, 1] - pad) & (p[:, 1] <= b[:, 3] + pad))
+
+
 def dancer_check(params, manifest) -> dict:
     """How often the tracked person is the labelled dancer, per split, where the source knows where its dancer
     is (the synthetic renderer draws it): a frame counts when the pose's hip centre lies in the dancer's box.
@@ -371,10 +379,6 @@ def dancer_check(params, manifest) -> dict:
                 continue
             boxes = stored_dancer_boxes(params, {**annotations[row["clip_id"]], "label": row["label"]}, len(det))
             hips = kps[det][:, [23, 24], :2].mean(1)
-            b = boxes[det]
-            pad = 0.02
-            inside = ((hips[:, 0] >= b[:, 0] - pad) & (hips[:, 0] <= b[:, 2] + pad) &
-                      (hips[:, 1] >= b[:, 1] - pad) & (hips[:, 1] <= b[:, 3] + pad))
-            found, on = found + len(hips), on + int(inside.sum())
+            found, on = found + len(hips), on + int(in_boxes(hips, boxes[det]).sum())
         out[split] = dict(frames_with_pose=found, on_dancer=on, on_dancer_rate=round(on / found, 4) if found else None)
     return out

@@ -84,6 +84,15 @@ def client(params):
     return MlflowClient(tracking_uri(params.paths.mlruns))
 
 
+def new_run(params, what: str, **tags):
+    """(client, run id) of a new run in this project's experiment (created on first use), named and tagged as
+    every run of the project is; the caller terminates it."""
+    c = client(params)
+    exp = c.get_experiment_by_name(EXPERIMENT) or c.get_experiment(
+        c.create_experiment(EXPERIMENT, artifact_location=artifact_location(params.paths.mlruns)))
+    return c, c.create_run(exp.experiment_id, run_name=unique_run_name(what), tags=run_tags(**tags)).info.run_id
+
+
 def log_checkpoint_model(params, run_id: str, code_file: Path, checkpoint: Path, example, output) -> str:
     """Log a run's checkpoint as an MLflow model "from code" (`code_file`, see src/learning/mlflow_model.py),
     with signature and input example, so `mlflow.pyfunc.load_model` loads it and `mlflow models serve` serves
@@ -132,12 +141,7 @@ def training_run(params, checkpoint: Path) -> dict:
 def comparison_run(params, runs: dict[str, list[str]], best: str, figures: dict) -> str:
     """One parent run for the comparison: the model runs nested under it, its figures logged, and the best
     model registered as REGISTERED_MODEL@champion. runs: model -> MLflow run ids (one per seed)."""
-    c = client(params)
-    exp = c.get_experiment_by_name(EXPERIMENT) or c.get_experiment(
-        c.create_experiment(EXPERIMENT, artifact_location=artifact_location(params.paths.mlruns)))
-    parent = c.create_run(exp.experiment_id, run_name=unique_run_name("comparison"),
-                          tags=run_tags(kind="comparison", best_model=best))
-    pid = parent.info.run_id
+    c, pid = new_run(params, "comparison", kind="comparison", best_model=best)
     for model, ids in runs.items():
         for rid in ids:
             if rid:
