@@ -14,7 +14,12 @@ $(STAMP): requirements.txt constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-setup: $(STAMP)
+# the offline page template of `dvc plots show` (.dvc/config plots.html_template): scripts from npm, pinned
+PLOTS_PAGE := .dvc/plots/offline.html
+$(PLOTS_PAGE): $(STAMP) src/reporting/plots_page.py
+	$(BIN)/python -m src.reporting.plots_page
+
+setup: $(STAMP) $(PLOTS_PAGE)
 
 run: setup
 	dvc repro

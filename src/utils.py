@@ -64,10 +64,60 @@ def clean_tmp(folder: str | Path) -> None:
         shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
 
 
+# Figures that differ between identical reruns (timings, throughputs, MLflow run ids), by key suffix. They stay
+# out of every file DVC hashes, or an identical `dvc repro` would change dvc.lock and git-tracked reports; they
+# go to reports/timings/ instead (gitignored, no stage's output), mirroring the report they belong to.
+VOLATILE = ("seconds", "_per_s", "_ms_per_frame", "overhead_pct", "run_id")
+TIMINGS = "timings"
+
+
+def split_volatile(figures: dict) -> tuple[dict, dict]:
+    """(what a rerun reproduces byte for byte, what it does not), nested dicts split alike."""
+    stable, volatile = {}, {}
+    for k, v in figures.items():
+        if isinstance(v, dict):
+            s, t = split_volatile(v)
+            stable[k] = s
+            if t:
+                volatile[k] = t
+        elif str(k).endswith(VOLATILE):
+            volatile[k] = v
+        else:
+            stable[k] = v
+    return stable, volatile
+
+
+def timings_path(path: str | Path, reports: str | Path) -> Path:
+    """Where the volatile half of `path` (a file under reports/) goes: reports/timings/<the same relative path>,
+    under the real repository root (so `dvc exp run --temp` keeps them)."""
+    return repo_root() / Path(reports) / TIMINGS / Path(path).relative_to(reports)
+
+
+def write_figures(path: str | Path, figures: dict, reports: str | Path) -> None:
+    """Write a report's figures: the reproducible ones to `path`, timings and run ids to timings_path."""
+    stable, volatile = split_volatile(figures)
+    write_json(path, stable)
+    if volatile:
+        write_json(timings_path(path, reports), volatile)
+
+
+def _merge(a: dict, b: dict) -> dict:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = _merge(out.get(k) or {}, v) if isinstance(v, dict) else v
+    return out
+
+
+def read_figures(path: str | Path, reports: str | Path) -> dict:
+    """A report's figures with its timings merged back in (where this machine has them)."""
+    t = timings_path(path, reports)
+    return _merge(read_json(path), read_json(t) if t.exists() else {})
+
+
 class StageReport:
     """Times a stage, then prints its one-line summary and writes two files: metrics/<stage>.json, the
-    handful of figures DVC tracks as metrics (no timings, so an identical rerun changes nothing), and
-    reports/stages/<stage>.json, every figure including timings and throughput."""
+    handful of figures DVC tracks as metrics, and reports/stages/<stage>.json, every figure, its timings and
+    throughput split off to reports/timings/stages/ (write_figures)."""
 
     def __init__(self, stage: str, metrics_dir: str | Path, details_dir: str | Path):
         self.stage = stage
@@ -85,7 +135,7 @@ class StageReport:
         figures = dict(curated, seconds=round(seconds, 2), clips_per_s=round(ok / seconds, 2) if seconds > 0 else 0.0,
                        bytes_written=int(bytes_written), **self.extra, **extra)
         write_json(self.path, curated)
-        write_json(self.details, figures)
+        write_figures(self.details, figures, self.details.parent.parent)
         print(f"[{self.stage}] {ok} clips ok, {failed} failed, {seconds:.1f} s "
               f"({figures['clips_per_s']} clips/s, {bytes_written / 1e6:.1f} MB written)", flush=True)
         return figures

@@ -5,7 +5,7 @@ from src.errors import run_cli
 from src.reporting.compare import analyse, curated, load_runs
 from src.reporting.report import write_plot_data, write_report
 from src.reporting.tracking import comparison_run
-from src.utils import read_json, write_json
+from src.utils import read_figures, write_figures, write_json
 
 
 def main(params: Params) -> dict:
@@ -16,15 +16,15 @@ def main(params: Params) -> dict:
     runs_root = params.paths.reports / "runs" / "compare"
     fused = all((runs_root / "fusion" / f"seed{s}" / "eval.json").exists() for s in c.seeds)
     models = list(c.models) + (["fusion"] if fused else [])  # stages/fusion.py says when and why there is none
-    runs = load_runs(models, list(c.seeds), runs_root, classes)
+    runs = load_runs(models, list(c.seeds), runs_root, classes, params.paths.reports)
     fusion_parts = {"rgb": params.fusion.rgb, "pose": params.fusion.pose} if fused else None
     analysis = analyse(runs, classes, read_order_pairs(params.paths.annotations), fusion_parts)
-    write_json(params.paths.reports / "compare.json", analysis)
+    write_figures(params.paths.reports / "compare.json", analysis, params.paths.reports)
     write_json(params.paths.metrics / "compare.json", curated(analysis))
     write_report(analysis, runs, list(c.seeds), params.paths.reports, params.paths.frames, params.paths.pose,
                  params.paths.plots / "history")
     write_plot_data(analysis, params.paths.plots / "history", params.paths.plots / "curves", c.seeds[0])
-    run_ids = {n: [read_json(runs_root / n / f"seed{s}" / "train.json").get("mlflow_run_id") for s in c.seeds]
+    run_ids = {n: [read_figures(runs_root / n / f"seed{s}" / "train.json", params.paths.reports).get("mlflow_run_id") for s in c.seeds]
                for n in runs}
     comparison_run(params, run_ids, analysis["best_model"], curated(analysis))
     best = analysis["models"][analysis["best_model"]]["top1"]

@@ -10,7 +10,7 @@ from src.config import Params, load_params
 from src.errors import run_cli
 from src.learning.pretrain import pretrain_videomae
 from src.models.registry import MODELS
-from src.utils import write_json
+from src.utils import write_figures, write_json
 
 PRETRAINERS = {"videomae": pretrain_videomae}
 
@@ -26,7 +26,7 @@ def main(params: Params) -> dict:
             write_json(out / "none.json", {"model": name, "pretrained": False,
                                            "why": "not in pretrain.models" if MODELS[name].selfsup
                                            else "no self-supervised pretraining for this model"})
-    write_json(params.paths.reports / "stages" / "pretrain.json", figures)
+    write_figures(params.paths.reports / "stages" / "pretrain.json", figures, params.paths.reports)
     print(f"[pretrain] pretrained {', '.join(figures) or 'nothing'} (pretrain.models); "
           f"{len(MODELS) - len(figures)} other models start as model.init says", flush=True)
     return figures

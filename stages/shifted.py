@@ -2,12 +2,12 @@
 from src.config import Params, load_params
 from src.errors import run_cli
 from src.prepare.shifted import prepare_shifted
-from src.utils import write_json
+from src.utils import write_figures, write_json
 
 
 def main(params: Params) -> dict:
     figures = prepare_shifted(params)
-    write_json(params.paths.reports / "stages" / "shifted.json", figures)
+    write_figures(params.paths.reports / "stages" / "shifted.json", figures, params.paths.reports)
     # curated: the front-end's detection rate on the shifted split (the main split's is in metrics/pose.json)
     write_json(params.paths.metrics / "shifted.json",
                {"detection_rate": figures["detection_rate"]} if figures.get("clips") else {})

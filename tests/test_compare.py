@@ -115,4 +115,4 @@ def test_a_missing_run_stops_the_comparison_naming_it(tmp_path):
     (tmp_path / "m" / "seed0").mkdir(parents=True)
     with pytest.raises(CompareError) as exc:
         load_runs(["m"], [0], tmp_path, CLASSES)
-    assert "the run m (seed 0) is missing" in str(exc.value) and "compare_evaluate@m-0" in str(exc.value)
+    assert "the run m (seed 0) is missing" in str(exc.value) and "compare_run@m-0" in str(exc.value)

@@ -20,14 +20,18 @@ def repo(trained_repo):
 def test_repro_trains_evaluates_and_compares(repo):
     r, log = repo
     stages = ran(log)
-    for s in ["shifted", "pretrain", "train", "evaluate", "compare_train@frame_cnn-0", "compare_train@pose_lstm-0",
-              "compare_evaluate@frame_cnn-0", "compare_evaluate@pose_lstm-0", "fusion@0", "compare"]:
+    for s in ["shifted", "pretrain", "train", "evaluate", "compare_run@frame_cnn-0", "compare_run@pose_lstm-0",
+              "fusion@0", "compare"]:
         assert s in stages, s
     ev = json.loads((r.path / "reports/runs/main/eval.json").read_text())
     for key in ("top1", "top5", "mean_class_accuracy", "macro_precision", "macro_recall", "macro_f1",
-                "per_class_f1", "test_clips", "train_seconds", "train_clips_per_s", "inference_clips_per_s",
-                "parameters", "gflops_per_clip", "loader_clips_per_s", "shifted_top1"):
+                "per_class_f1", "test_clips", "parameters", "gflops_per_clip", "train_tflops", "shifted_top1"):
         assert key in ev, key
+    # what differs between identical reruns is kept apart, outside git and DVC (reports/timings/)
+    timings = json.loads((r.path / "reports/timings/runs/main/eval.json").read_text())
+    for key in ("train_seconds", "train_clips_per_s", "inference_clips_per_s", "loader_clips_per_s"):
+        assert key in timings and key not in ev, key
+    assert "| frame_cnn |" in (r.path / "reports/timings/compare.md").read_text()
     assert ev["model"] == "frame_cnn" and ev["test_clips"] == 2 and ev["views"] == 2
     cmp = json.loads((r.path / "reports/compare.json").read_text())
     assert set(cmp["models"]) == {"frame_cnn", "pose_lstm", "fusion"}
@@ -101,7 +105,7 @@ def test_mlflow_run_has_params_metrics_and_artifacts(repo):
     runs = [run for run in client.search_runs([exp.experiment_id]) if "seed" in run.data.tags]
     assert {run.data.tags.get("model") for run in runs} >= {"frame_cnn", "pose_lstm"}
     run = next(run for run in runs if run.info.run_id == json.loads(
-        (r.path / "reports/runs/main/train.json").read_text())["mlflow_run_id"])
+        (r.path / "reports/timings/runs/main/train.json").read_text())["mlflow_run_id"])
     assert run.data.params["train.epochs"] == "3" and run.data.params["model.name"] == "frame_cnn"
     assert "test_top1" in run.data.metrics and "best_val_acc" in run.data.metrics
     history = client.get_metric_history(run.info.run_id, "train_loss")
@@ -130,11 +134,18 @@ def test_exp_run_other_model_reruns_only_train_and_evaluate(repo):
     assert max(len(line) for line in table.splitlines()) <= 160, table
 
 
-def test_training_is_deterministic_on_cpu(repo):
+def test_a_forced_rerun_reproduces_every_output_and_the_lock(repo):
+    """Training is deterministic on the CPU and no output holds a timing or a run id: a rerun leaves dvc.lock
+    and every git-tracked report as they were (`git status` stays clean after an identical `dvc repro`)."""
     r, _ = repo
-    before = (r.path / "plots/history/pose_lstm-seed0.csv").read_text()
-    r.dvc("repro", "-f", "-s", "compare_train@pose_lstm-0")
-    assert (r.path / "plots/history/pose_lstm-seed0.csv").read_text() == before
+    run = r.path / "reports/runs/compare/pose_lstm/seed0"
+    files = [r.path / "dvc.lock", r.path / "plots/history/pose_lstm-seed0.csv",
+             r.path / "models/compare/pose_lstm/seed0.safetensors", *sorted(run.iterdir())]
+    before = {f: f.read_bytes() for f in files}
+    log = r.dvc("repro", "-f", "-s", "compare_run@pose_lstm-0")
+    assert "compare_run@pose_lstm-0" in ran(log)
+    for f, blob in before.items():
+        assert f.read_bytes() == blob, f
 
 
 def test_mlflow_model_loads_with_pyfunc_and_predicts_a_clip(repo):
@@ -142,7 +153,7 @@ def test_mlflow_model_loads_with_pyfunc_and_predicts_a_clip(repo):
     import numpy as np
     r, _ = repo
     mlflow.set_tracking_uri(f"sqlite:///{r.path / 'mlruns' / 'mlflow.db'}")
-    run_id = json.loads((r.path / "reports/runs/compare/frame_cnn/seed0/train.json").read_text())["mlflow_run_id"]
+    run_id = json.loads((r.path / "reports/timings/runs/compare/frame_cnn/seed0/train.json").read_text())["mlflow_run_id"]
     model = mlflow.pyfunc.load_model(f"runs:/{run_id}/model")
     clip = np.random.default_rng(0).standard_normal((1, 3, 4, 64, 64)).astype(np.float32)
     out = np.asarray(model.predict(clip))
@@ -171,7 +182,7 @@ def test_changing_the_learning_rate_reruns_training_but_not_pretraining(repo):
     log = r.dvc("exp", "run", "-S", "train.lr=0.002")
     stages = ran(log)
     assert "pretrain" not in stages and "shifted" not in stages
-    assert {"compare_train@frame_cnn-0", "compare_train@pose_lstm-0", "train", "evaluate"} <= set(stages)
+    assert {"compare_run@frame_cnn-0", "compare_run@pose_lstm-0", "train", "evaluate"} <= set(stages)
 
 
 def test_a_temporary_experiment_logs_to_the_repository_store(repo):
@@ -214,7 +225,8 @@ def test_ddp_on_two_cpu_processes_writes_once_on_rank_zero(repo, tmp_path):
     new = [run for run in client.search_runs([exp.experiment_id]) if run.info.run_id not in before]
     assert [run.data.tags["model"] for run in new] == ["pose_lstm"]  # one MLflow run, not one per rank
     figures = json.loads((copy / "reports/runs/main/train.json").read_text())
-    assert figures["mlflow_run_id"] == new[0].info.run_id and figures["epochs_run"] == 2
+    timings = json.loads((copy / "reports/timings/runs/main/train.json").read_text())
+    assert timings["mlflow_run_id"] == new[0].info.run_id and figures["epochs_run"] == 2
     assert len(pd.read_csv(copy / "plots/main/history.csv")) == 2
     assert "train.json" in {a.path for a in client.list_artifacts(new[0].info.run_id)}
     import mlflow

@@ -17,7 +17,7 @@ from src.learning.data import ClipDataset, first_view, make_dataset
 from src.learning.runs import RunPaths, write_curated
 from src.reporting.metrics import classification_metrics, count_flops
 from src.reporting.tracking import quiet, tracking_uri, training_run
-from src.utils import atomic_path, write_csv, write_json
+from src.utils import atomic_path, write_csv, write_figures
 
 
 @torch.inference_mode()
@@ -92,9 +92,12 @@ def evaluate_run(params: Params, paths: RunPaths) -> dict:
                    inference_seconds=round(seconds, 2), inference_clips_per_s=round(n / max(seconds, 1e-9), 2),
                    gflops_per_view=round(per_view, 4), gflops_per_clip=round(per_view * views, 4),
                    parameters=int(sum(p.numel() for p in model.parameters())),
+                   # training compute, a cost a rerun reproduces (seconds do not): forward + backward ~ 3x forward
+                   train_tflops=round(3 * per_view * meta.get("train_clips", 0) * len(meta.get("history") or [])
+                                      / 1e3, 2) if meta.get("train_clips") else None,
                    train_seconds=train.get("train_seconds"), train_clips_per_s=train.get("train_clips_per_s"),
                    loader_clips_per_s=train.get("loader_clips_per_s"))
-    write_json(paths.eval_json, figures)
+    write_figures(paths.eval_json, figures, params.paths.reports)
     write_curated(paths, figures)
     write_csv(paths.predictions, pd.concat(predictions, ignore_index=True))
     _log_to_mlflow(params, train.get("mlflow_run_id"), figures, paths, test,

@@ -21,7 +21,7 @@ from src.learning.evaluate import evaluate_run, predict_dataset
 from src.learning.runs import RunPaths, comparison_params, params_hash
 from src.models.fusion import LateFusion
 from src.models.registry import MODELS, InputSpec
-from src.utils import file_digest, write_json
+from src.utils import file_digest, write_figures
 
 WEIGHTS = np.linspace(0.0, 1.0, 21)  # the RGB part's share searched
 
@@ -83,10 +83,10 @@ def fuse(params: Params, seed: int) -> dict:
                     parts=meta_parts, fusion_weight=weight, history=table.to_dict("records"))
     figures = dict(model="fusion", size=size, init="parts", family="fusion", input="fusion", parts=parts,
                    fusion_weight=weight, best_val_acc=float(best["val_acc"]), val_clips=int(sum(len(d) for d in val)),
-                   weight_search=table.to_dict("records"), train_seconds=0.0,
+                   weight_search=table.to_dict("records"), 
                    parameters=int(sum(p.numel() for p in model.parameters())), params_hash=params_hash(run))
     figures["mlflow_run_id"] = _log_run(run, paths, figures, seed, model, val[0])
-    write_json(paths.train_json, figures)
+    write_figures(paths.train_json, figures, params.paths.reports)
     print(f"[fusion] {parts['rgb']} + {parts['pose']} (seed {seed}): RGB weight {weight:.2f} chosen on "
           f"{figures['val_clips']} validation clips (validation accuracy {best['val_acc']:.3f})", flush=True)
     return evaluate_run(run, paths)

@@ -111,15 +111,15 @@ def reuse_comparison_run(params: Params, paths: RunPaths) -> dict | None:
     """When the comparison already trained `model.name` under `base.seed` with these very settings, take its
     run instead of training the same model twice: copy its checkpoint, figures and curves. None when there
     is no such run."""
-    from src.utils import read_json, write_json
+    from src.utils import read_figures, write_figures
     other = RunPaths(comparison_params(params, params.model.name, params.base.seed), compare=True)
     if params.model.weights or not all(p.exists() for p in (other.checkpoint, other.train_json, other.history)):
         return None
-    figures = read_json(other.train_json)
+    figures = read_figures(other.train_json, params.paths.reports)
     if figures.get("params_hash") != params_hash(params):
         return None
     _copy_files(((other.checkpoint, paths.checkpoint), (other.history, paths.history)))
-    write_json(paths.train_json, figures)
+    write_figures(paths.train_json, figures, params.paths.reports)
     print(f"[train] {params.model.name}: the comparison trained it with the same data and settings; "
           f"reusing {other.checkpoint} (best val acc {figures['best_val_acc']:.3f})", flush=True)
     return figures
@@ -130,14 +130,14 @@ def reuse_comparison_evaluation(params: Params, paths: RunPaths) -> dict | None:
     it over), its test figures are already computed: copy them instead of evaluating the same model twice."""
     import filecmp
 
-    from src.utils import read_json
+    from src.utils import read_figures, write_figures
     other = RunPaths(comparison_params(params, params.model.name, params.base.seed), compare=True)
     needed = (other.checkpoint, other.eval_json, other.predictions, other.confusion_csv)
     if not all(p.exists() for p in needed) or not filecmp.cmp(paths.checkpoint, other.checkpoint, shallow=False):
         return None
-    _copy_files(((other.eval_json, paths.eval_json), (other.predictions, paths.predictions),
-                 (other.confusion_csv, paths.confusion_csv)))
-    figures = read_json(paths.eval_json)
+    _copy_files(((other.predictions, paths.predictions), (other.confusion_csv, paths.confusion_csv)))
+    figures = read_figures(other.eval_json, params.paths.reports)
+    write_figures(paths.eval_json, figures, params.paths.reports)
     write_curated(paths, figures)
     print(f"[evaluate] {params.model.name}: the same checkpoint as the comparison's run; reusing its test figures "
           f"(top-1 {figures['top1']:.3f})", flush=True)

@@ -27,7 +27,7 @@ from src.models.registry import MODELS, RECIPE_KEYS, Recipe
 from src.models.weights import WeightsError, load_local
 from src.reporting.metrics import count_flops
 from src.reporting.tracking import flatten, log_checkpoint_model, mlflow_logger, quiet
-from src.utils import file_digest, write_csv, write_json
+from src.utils import file_digest, write_csv, write_figures
 
 # per-step figures (the learning rate) go to MLflow every 10 steps: each MLflow write is a database
 # transaction, and logging every step cost pose_lstm 6.8 s of its 23 s of training
@@ -241,8 +241,9 @@ def train_model(params: Params, paths: RunPaths) -> dict:
                                 "trim": asdict(params.trim), "frames": asdict(params.frames),
                                 "pose": asdict(params.pose)},
                         family=MODELS[name].family, init=init, best_val_acc=figures["best_val_acc"],
+                        train_clips=len(train_ds),
                         history=history.rows)
-        write_json(paths.train_json, figures)
+        write_figures(paths.train_json, figures, params.paths.reports)
         write_csv(paths.history, pd.DataFrame(history.rows))
         client = logger.experiment
         for k in ("best_val_acc", "train_seconds", "train_clips_per_s", "loader_clips_per_s", "gflops_per_view"):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from src.utils import read_json
+from src.utils import read_figures
 
 FAMILIES = {"frame": "per-frame image model", "temporal": "video model", "pose": "pose model",
             "fusion": "RGB+pose fusion"}
@@ -51,9 +51,11 @@ class Runs:
         return self.truths[split]
 
 
-def load_runs(names: list[str], seeds: list[int], runs_root: Path, classes: list[str]) -> dict[str, Runs]:
+def load_runs(names: list[str], seeds: list[int], runs_root: Path, classes: list[str],
+              reports: Path | None = None) -> dict[str, Runs]:
     """Read every (model, seed) run under runs_root (reports/runs/compare); a missing one stops the stage,
-    naming it."""
+    naming it. Each eval.json comes with its timings (reports/timings/) where this machine has them."""
+    reports = Path(reports) if reports is not None else Path(runs_root).parent.parent
     out = {}
     for name in names:
         preds, truth, ids, evals = {}, {}, {}, []
@@ -63,8 +65,8 @@ def load_runs(names: list[str], seeds: list[int], runs_root: Path, classes: list
             missing = [str(p) for p in (ev_path, pred_path) if not p.exists()]
             if missing:
                 raise CompareError(f"[compare] the run {name} (seed {seed}) is missing: {', '.join(missing)}; "
-                                   f"run `dvc repro compare_evaluate@{name}-{seed}`")
-            evals.append(read_json(ev_path))
+                                   f"run `dvc repro compare_run@{name}-{seed}`")
+            evals.append(read_figures(ev_path, reports))
             df = pd.read_csv(pred_path, dtype={"clip_id": str, "label": str, "predicted": str})
             for split, g in df.groupby("split"):
                 g = g.sort_values("clip_id")
@@ -130,6 +132,7 @@ def model_figures(runs: dict[str, Runs], classes: list[str], pairs: list) -> dic
     for n in names:
         ev = runs[n].evals[0]
         out[n].update(parameters=ev.get("parameters"), gflops_per_clip=ev.get("gflops_per_clip"),
+                      train_tflops=_mean([e.get("train_tflops") for e in runs[n].evals]),
                       train_seconds=_mean([e.get("train_seconds") for e in runs[n].evals]),
                       per_class_f1={c: round(float(np.mean([e["per_class_f1"][c] for e in runs[n].evals])), 4)
                                     for c in classes})

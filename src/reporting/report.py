@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from src.reporting.compare import FAMILIES, Runs
-from src.utils import atomic_path
+from src.utils import atomic_path, timings_path
 
 FAMILY_COLORS = {"temporal": "tab:blue", "frame": "tab:orange", "pose": "tab:green"}
 
@@ -54,13 +54,13 @@ def markdown(a: dict, figures: dict[str, str], seeds: list[int]) -> str:
              f"Same data, split, training budget per model and evaluation views; {a['test_clips']} test clips "
              f"({a['min_clips_per_class']} or more per class), {seed_note}. Brackets: 95% bootstrap interval "
              f"over test clips. The shifted split shows scenes and camera distances training never saw.", "",
-             "| model | family | top-1 | shifted top-1 | order pair | params | GFLOPs | train s |",
+             "| model | family | top-1 | shifted top-1 | order pair | params | GFLOPs | train TFLOPs |",
              "|---|---|---|---|---|---|---|---|"]
     for n in order:
         r = m[n]
         lines.append(f"| {n} | {r['family']} | {_fmt(r['top1'])} | {_fmt(r.get('shifted_top1'))} | "
                      f"{_fmt(r.get('order_pair'))} | {_num(r['parameters'])} | {_num(r['gflops_per_clip'])} | "
-                     f"{_num(r['train_seconds'], 0)} |")
+                     f"{_num(r['train_tflops'], 1)} |")
     lines += ["", "## Verdict", ""]
     if a["too_few_clips"]:
         n = a["min_clips_per_class"]
@@ -102,7 +102,7 @@ APPENDIX = [("top1", "top-1"), ("macro_f1", "macro F1"), ("order_pair", "order p
 def appendix(a: dict, runs: dict[str, Runs], curves: str | None = None) -> str:
     m = a["models"]
     head = ["model", "family", "seeds"] + [label for _, label in APPENDIX] + \
-           ["top-5", "mean class acc", "macro P", "macro R", "params", "GFLOPs/clip", "train s", "infer clips/s"]
+           ["top-5", "mean class acc", "macro P", "macro R", "params", "GFLOPs/clip", "train TFLOPs"]
     lines = ["# Model comparison: every figure", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for n in sorted(m, key=lambda n: -m[n]["top1"]["mean"]):
         evs = runs[n].evals
@@ -110,7 +110,7 @@ def appendix(a: dict, runs: dict[str, Runs], curves: str | None = None) -> str:
         cells = [n, m[n]["family"], ",".join(map(str, m[n]["seeds"]))] + [_fmt(m[n].get(k)) for k, _ in APPENDIX]
         cells += [f"{mean('top5'):.3f}", f"{mean('mean_class_accuracy'):.3f}", f"{mean('macro_precision'):.3f}",
                   f"{mean('macro_recall'):.3f}", _num(m[n]["parameters"]), _num(m[n]["gflops_per_clip"]),
-                  _num(m[n]["train_seconds"], 0), f"{mean('inference_clips_per_s'):.0f}"]
+                  _num(m[n]["train_tflops"], 1)]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "## Every paired test against the best model", "",
               "| model | difference | 95% CI | McNemar p | Holm p | discordant clips (best right / other right) |",
@@ -134,7 +134,7 @@ def cost_figure(a: dict) -> object:
     m = a["models"]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.4))
     for ax, key, label in ((axes[0], "gflops_per_clip", "GFLOPs per test clip (all views)"),
-                           (axes[1], "train_seconds", "training seconds (2-core CPU)")):
+                           (axes[1], "train_tflops", "training TFLOPs (forward + backward, every epoch)")):
         for n, r in m.items():
             x = max(r.get(key) or 1e-3, 1e-3)
             t = r["top1"]
@@ -308,7 +308,24 @@ def write_report(a: dict, runs: dict[str, Runs], seeds: list[int], reports: Path
         tmp.write_text(markdown(a, figures, seeds))
     with atomic_path(reports / "compare_appendix.md") as tmp:
         tmp.write_text(appendix(a, runs, figures.get("curves")))
+    with atomic_path(timings_path(reports / "compare.md", reports)) as tmp:
+        tmp.write_text(timings_markdown(a, runs))
     return figures
+
+
+def timings_markdown(a: dict, runs: dict[str, Runs]) -> str:
+    """reports/timings/compare.md: what each compared model cost in seconds on this machine. Not in git and no
+    stage's output (a rerun never reproduces seconds); compare.md gives the reproducible cost, TFLOPs."""
+    lines = ["# What the comparison cost on this machine", "",
+             "Measured by the last `dvc repro` here (not kept in git: seconds differ between identical reruns).", "",
+             "| model | train s | train clips/s | loader clips/s | test inference s | inference clips/s |",
+             "|---|---|---|---|---|---|"]
+    for n in sorted(a["models"], key=lambda n: -a["models"][n]["top1"]["mean"]):
+        ev = runs[n].evals[0]
+        lines.append("| " + " | ".join([n] + [_num(ev.get(k), 1) for k in (
+            "train_seconds", "train_clips_per_s", "loader_clips_per_s", "inference_seconds",
+            "inference_clips_per_s")]) + " |")
+    return "\n".join(lines + [""])
 
 
 def write_plot_data(a: dict, history_dir: Path, curves_dir: Path, seed: int) -> None:
