@@ -2,7 +2,7 @@
 from src.annotations import read_classes, read_order_pairs
 from src.config import Params, load_params
 from src.errors import run_cli
-from src.reporting.compare import analyse, curated, load_runs
+from src.reporting.compare import ablation, analyse, curated, load_runs
 from src.reporting.report import write_plot_data, write_report
 from src.reporting.tracking import comparison_run
 from src.utils import read_figures, write_figures, write_json
@@ -19,6 +19,11 @@ def main(params: Params) -> dict:
     runs = load_runs(models, list(c.seeds), runs_root, classes, params.paths.reports)
     fusion_parts = {"rgb": params.fusion.rgb, "pose": params.fusion.pose} if fused else None
     analysis = analyse(runs, classes, read_order_pairs(params.paths.annotations), fusion_parts)
+    oracle = params.paths.reports / "ablation"  # stages/ablation.py: the pose models on true joints
+    if oracle.is_dir() and not (oracle / "none.json").exists():
+        truth = load_runs(sorted(d.name for d in oracle.iterdir() if d.is_dir()), list(c.seeds), oracle, classes,
+                          params.paths.reports)
+        analysis["ablation"] = ablation(truth, runs)
     write_figures(params.paths.reports / "compare.json", analysis, params.paths.reports)
     write_json(params.paths.metrics / "compare.json", curated(analysis))
     write_report(analysis, runs, list(c.seeds), params.paths.reports, params.paths.frames, params.paths.pose,

@@ -11,7 +11,7 @@ LAYERS = [
     ("models", ["src.models"]),
     ("config", ["src.config"]),
     ("sources", ["src.sources"]),
-    ("prepare", ["src.prepare"]),
+    ("prepare", ["src.prepare", "src.truth"]),
     ("reporting", ["src.reporting"]),
     ("learning", ["src.learning"]),
     ("apps", ["src.predict", "stages", "benchmarks"]),

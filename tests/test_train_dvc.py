@@ -21,8 +21,13 @@ def test_repro_trains_evaluates_and_compares(repo):
     r, log = repo
     stages = ran(log)
     for s in ["shifted", "pretrain", "train", "evaluate", "compare_run@frame_cnn-0", "compare_run@pose_lstm-0",
-              "fusion@0", "compare"]:
+              "fusion@0", "truth", "ablation", "compare"]:
         assert s in stages, s
+    # the oracle-pose ablation: pose_lstm again on the renderer's joints, set beside its MediaPipe run
+    report = (r.path / "reports/compare.md").read_text()
+    assert "## Where pose accuracy is lost" in report and "| pose_lstm | test |" in report, report
+    assert (r.path / "reports/ablation/pose_lstm/seed0/predictions.csv").exists()
+    assert json.loads((r.path / "metrics/truth.json").read_text())["mediapipe_median_error"]["main"] < 0.1
     ev = json.loads((r.path / "reports/runs/main/eval.json").read_text())
     for key in ("top1", "top5", "mean_class_accuracy", "macro_precision", "macro_recall", "macro_f1",
                 "per_class_f1", "test_clips", "parameters", "gflops_per_clip", "train_tflops", "shifted_top1"):

@@ -259,6 +259,29 @@ def analyse(runs: dict[str, Runs], classes: list[str], pairs: list, fusion_parts
     return out
 
 
+def ablation(truth: dict[str, Runs], runs: dict[str, Runs]) -> list[dict]:
+    """The oracle-pose ablation: each pose model trained and tested on the renderer's true joints against the
+    same model on MediaPipe's, paired on the same clips of the test and the shifted split (Holm over these
+    tests). A positive difference is what the front-end costs."""
+    tests = []
+    for name, t in truth.items():
+        mp = runs.get(name)
+        if mp is None:
+            continue
+        t.name = f"{name} (true joints)"
+        for split in ("test", "shifted"):
+            if split not in t.preds or split not in mp.preds:
+                continue
+            if t.clip_ids[split] != mp.clip_ids[split]:
+                raise CompareError(f"[compare] the ablation's {name} was tested on other {split} clips than the "
+                                   f"comparison's: rerun `dvc repro ablation`")
+            test = paired_test(t, mp, split=split)
+            tests.append(dict(test, model=name, truth_top1=round(float(t.correct(split).mean()), 4),
+                              mediapipe_top1=round(float(mp.correct(split).mean()), 4)))
+    few = {n: too_few_clips(runs[n].truth("test"), int(runs[n].truth("test").max()) + 1) for n in truth if n in runs}
+    return [verdict(t, few.get(t["model"], False)) for t in holm(tests)]
+
+
 def curated(analysis: dict) -> dict:
     """The figures `dvc metrics` shows for the comparison: each model's mean test top-1 (intervals, tests
     and everything else are in reports/compare.json)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.reporting.compare import FAMILIES, Runs
+from src.reporting.compare import FAMILIES, Runs, _p
 from src.utils import atomic_path, timings_path
 
 FAMILY_COLORS = {"temporal": "tab:blue", "frame": "tab:orange", "pose": "tab:green"}
@@ -82,6 +82,17 @@ def markdown(a: dict, figures: dict[str, str], seeds: list[int]) -> str:
     for q in a.get("questions", []):
         lines += ["", f"**{q['question']}**", ""]
         lines += [f"- {t.get('split', 'test')}: {t['verdict']}" for t in q["tests"]]
+    if a.get("ablation"):
+        lines += ["", "## Where pose accuracy is lost: the front-end against true joints", "",
+                  "The pose models trained and tested again on the joints the renderer drew (stages/ablation.py), "
+                  "the same clips, recipe and seeds; the difference is what MediaPipe and the tracker cost "
+                  "(paired bootstrap interval, McNemar's exact test, Holm-corrected):", "",
+                  "| model | split | MediaPipe joints | true joints | front-end cost | 95% CI | p (Holm) |",
+                  "|---|---|---|---|---|---|---|"]
+        for t in a["ablation"]:
+            lines.append(f"| {t['model']} | {t['split']} | {t['mediapipe_top1']:.3f} | {t['truth_top1']:.3f} | "
+                         f"{t['diff']:+.3f} | [{t['ci'][0]:+.3f}, {t['ci'][1]:+.3f}] | {_p(t['p_holm'])} |")
+        lines += [""] + [f"- {t['split']}: {t['verdict']}" for t in a["ablation"]]
     lines += ["", "## Pictures", ""]
     captions = {"cost": "Accuracy against cost (error bars: 95% intervals)",
                 "per_class": "Per-class F1 of every model",
