@@ -7,7 +7,7 @@ with that many clips) under seed compare.seeds[0] and is tested like the compari
 Where a size holds every training clip, the comparison's own run is that run and is read, not retrained.
 Intervals: 95% bootstrap over test clips. The models: frame_cnn, cnn_lstm, the best 3D CNN of the last
 comparison (reports/compare.json), stgcn. Needs a finished `dvc repro`; runs in a temporary folder (MLflow
-store included) and writes reports/data_efficiency.{json,md} and reports/figures/data_efficiency.png.
+store included) and writes reports/data_efficiency.{json,md,png}.
 
     python -m benchmarks.data_efficiency [--sizes 10 20 40 80] [--models frame_cnn cnn_lstm c3d stgcn]
 """
@@ -129,7 +129,7 @@ def main() -> None:
     df = pd.DataFrame(rows)
     reports = params.paths.reports
     write_json(reports / "data_efficiency.json", {"seed": seed, "rows": rows})
-    figure(df, reports / "figures" / "data_efficiency.png")
+    figure(df, reports / "data_efficiency.png")  # not under figures/: that folder is the compare stage's output
     table = df.pivot(index="model", columns="clips_per_class", values="top1").loc[models]
     ci = df.set_index(["model", "clips_per_class"])
     lines = ["# Data efficiency: test top-1 against training clips per class", "",
@@ -142,7 +142,7 @@ def main() -> None:
         cells = [f"{ci.loc[(m, n), 'top1']:.3f} [{ci.loc[(m, n), 'ci_low']:.2f}, {ci.loc[(m, n), 'ci_high']:.2f}]"
                  for n in table.columns]
         lines.append(f"| {m} | {MODELS[m].family} | " + " | ".join(cells) + " |")
-    lines += ["", "![Data efficiency](figures/data_efficiency.png)", ""]
+    lines += ["", "![Data efficiency](data_efficiency.png)", ""]
     with atomic_path(reports / "data_efficiency.md") as tmp:
         tmp.write_text("\n".join(lines))
     print(f"[data efficiency] {len(models)} models x {len(args.sizes)} sizes: {reports / 'data_efficiency.md'}")

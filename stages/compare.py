@@ -23,7 +23,7 @@ def main(params: Params) -> dict:
     if oracle.is_dir() and not (oracle / "none.json").exists():
         truth = load_runs(sorted(d.name for d in oracle.iterdir() if d.is_dir()), list(c.seeds), oracle, classes,
                           params.paths.reports)
-        analysis["ablation"] = ablation(truth, runs)
+        analysis["ablation"] = ablation(truth, runs, len(classes))
     write_figures(params.paths.reports / "compare.json", analysis, params.paths.reports)
     write_json(params.paths.metrics / "compare.json", curated(analysis))
     write_report(analysis, runs, list(c.seeds), params.paths.reports, params.paths.frames, params.paths.pose,

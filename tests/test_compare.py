@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from src.reporting.compare import Runs, analyse, holm, interval, paired_test
+from src.reporting.compare import CompareError, Runs, ablation, analyse, holm, interval, paired_test
 
 CLASSES = ["a", "b", "c", "d"]
 
@@ -116,3 +116,17 @@ def test_a_missing_run_stops_the_comparison_naming_it(tmp_path):
     with pytest.raises(CompareError) as exc:
         load_runs(["m"], [0], tmp_path, CLASSES)
     assert "the run m (seed 0) is missing" in str(exc.value) and "compare_run@m-0" in str(exc.value)
+
+
+def test_the_ablation_sets_true_joints_beside_mediapipe_on_the_same_clips():
+    y = [0, 1, 2, 3] * 10
+    mediapipe = runs_from({"stgcn": [0, 1, 2, 3] * 5 + [1, 1, 1, 1] * 5}, y)          # right on 25 of 40
+    truth = runs_from({"stgcn": y}, y)                                                 # right on all 40
+    (t,) = ablation(truth, mediapipe, len(CLASSES))
+    assert (t["model"], t["split"], t["a"]) == ("stgcn", "test", "stgcn (true joints)")
+    assert (t["mediapipe_top1"], t["truth_top1"], t["diff"]) == (0.625, 1.0, 0.375)
+    assert t["table"] == [[25, 15], [0, 0]] and t["outcome"] == "beats"
+    moved = runs_from({"stgcn": y}, y)
+    moved["stgcn"].clip_ids["test"] = [f"other{i}" for i in range(len(y))]
+    with pytest.raises(CompareError, match="other test clips"):
+        ablation(moved, mediapipe, len(CLASSES))

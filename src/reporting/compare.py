@@ -259,10 +259,10 @@ def analyse(runs: dict[str, Runs], classes: list[str], pairs: list, fusion_parts
     return out
 
 
-def ablation(truth: dict[str, Runs], runs: dict[str, Runs]) -> list[dict]:
+def ablation(truth: dict[str, Runs], runs: dict[str, Runs], k: int) -> list[dict]:
     """The oracle-pose ablation: each pose model trained and tested on the renderer's true joints against the
     same model on MediaPipe's, paired on the same clips of the test and the shifted split (Holm over these
-    tests). A positive difference is what the front-end costs."""
+    tests; k: the number of classes). A positive difference is what the front-end costs."""
     tests = []
     for name, t in truth.items():
         mp = runs.get(name)
@@ -278,8 +278,7 @@ def ablation(truth: dict[str, Runs], runs: dict[str, Runs]) -> list[dict]:
             test = paired_test(t, mp, split=split)
             tests.append(dict(test, model=name, truth_top1=round(float(t.correct(split).mean()), 4),
                               mediapipe_top1=round(float(mp.correct(split).mean()), 4)))
-    few = {n: too_few_clips(runs[n].truth("test"), int(runs[n].truth("test").max()) + 1) for n in truth if n in runs}
-    return [verdict(t, few.get(t["model"], False)) for t in holm(tests)]
+    return [verdict(t, too_few_clips(runs[t["model"]].truth(t["split"]), k)) for t in holm(tests)]
 
 
 def curated(analysis: dict) -> dict:
