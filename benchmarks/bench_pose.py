@@ -4,19 +4,26 @@ Rendered clips (the synthetic source's main and shifted styles, with their bysta
 store's size, where the renderer says where the labelled dancer is. Per style and front-end:
 
 - `mediapipe`: MediaPipe Pose on the whole frame, tracking mode (the front-end before issue 18);
-- `front-end`: the pose stage's PoseEstimator (person segmentation, one track per clip, pose on the isolated,
-  enlarged dancer);
+- `segmenter`: the PoseEstimator with `pose.motion_cue: false` (person segmentation, one track per clip, pose
+  on the isolated, enlarged dancer: the front-end before issue 25);
+- `motion`: the pose stage's PoseEstimator as configured (the segmenter's people that move, after undoing
+  the camera's shift; the moving region where those give too few poses; the segmenter alone where the camera
+  moves more than a shift);
 
 the share of frames with a pose, the share of those whose hips lie on the labelled dancer, and ms per frame
-(one core). `--detectors` also compares the person detectors the front-end could have used, by the share of
-frames where one of their detections lies on the dancer.
+(one core; the front-ends take turns clip by clip, so a slower minute of the machine costs them alike). Styles:
+`train` (the main data's), `shifted` (the shifted split's) and `panning` (the shifted style filmed by a camera
+that zooms and slides: the motion cue's fallback). `--detectors` also compares the person detectors the
+front-end could have used, by the share of frames where one of their detections lies on the dancer.
 
     python -m benchmarks.bench_pose [--clips 24] [--detectors]
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
+from collections import Counter
 
 import cv2
 import numpy as np
@@ -24,7 +31,7 @@ import numpy as np
 from src.config import load_params
 from src.prepare.frame_store import resize_short_side
 from src.prepare.pose import PoseEstimator, in_boxes
-from src.sources.cartoon import CLASSES, scene
+from src.sources.cartoon import CLASSES, STYLES, scene
 
 
 def rendered(style: str, clips: int, frames: int, short: int, seed: int = 7):
@@ -110,33 +117,39 @@ def main() -> None:
     import torch
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
-    data = {style: rendered(style, args.clips, p.frames.max_frames, p.frames.short_side)
-            for style in ("train", "shifted")}
-    estimator = PoseEstimator(p.pose)
+    data = {style: rendered(style, args.clips, p.frames.max_frames, p.frames.short_side) for style in STYLES}
+    estimators = {"segmenter": PoseEstimator(dataclasses.replace(p.pose, motion_cue=False)),
+                  "motion": PoseEstimator(p.pose)}
     alone = mp.solutions.pose.Pose(static_image_mode=p.pose.static_image_mode,
                                    model_complexity=p.pose.model_complexity,
                                    min_detection_confidence=p.pose.min_detection_confidence,
                                    min_tracking_confidence=p.pose.min_tracking_confidence)
-    estimator.run(data["train"][0][0]), mediapipe_alone(alone, data["train"][0][0])  # warm-up
+    for est in estimators.values():  # warm-up
+        est.run(data["train"][0][0])
+    mediapipe_alone(alone, data["train"][0][0])
     print(f"{args.clips} rendered clips per style, {p.frames.max_frames} frames each at {p.frames.short_side} px")
-    print(f"{'style':8} {'front-end':10} {'pose found':>10} {'on dancer':>10} {'ms/frame':>9} {'x MediaPipe':>11}")
+    print(f"{'style':8} {'front-end':10} {'pose found':>10} {'on dancer':>10} {'ms/frame':>9} {'x MediaPipe':>11}"
+          "  clips per cue")
     for style, clips in data.items():
-        costs = {}
-        for name in ("mediapipe", "front-end"):
-            frames_n = found = on = 0
-            t0 = time.perf_counter()
-            for frames, boxes in clips:
+        seconds, found, on, cues = {}, {}, {}, {}
+        for frames, boxes in clips:
+            for name in ("mediapipe", *estimators):
+                t0 = time.perf_counter()
                 if name == "mediapipe":
                     hips = mediapipe_alone(alone, frames)
                 else:
-                    res = estimator.run(frames)
+                    res = estimators[name].run(frames)
                     hips = [tuple(k[[23, 24], :2].mean(0)) if d else None for k, d in zip(res.keypoints, res.detected)]
-                frames_n += len(frames)
-                found += sum(h is not None for h in hips)
-                on += sum(on_box(hips, boxes))
-            costs[name] = 1000 * (time.perf_counter() - t0) / frames_n
-            print(f"{style:8} {name:10} {found / frames_n:10.3f} {on / max(1, found):10.3f} {costs[name]:9.1f} "
-                  f"{costs[name] / costs['mediapipe']:11.2f}")
+                    cues.setdefault(name, Counter())[res.cue] += 1
+                seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
+                found[name] = found.get(name, 0) + sum(h is not None for h in hips)
+                on[name] = on.get(name, 0) + sum(on_box(hips, boxes))
+        frames_n = sum(len(f) for f, _ in clips)
+        for name in seconds:
+            ms = 1000 * seconds[name] / frames_n
+            print(f"{style:8} {name:10} {found[name] / frames_n:10.3f} {on[name] / max(1, found[name]):10.3f} "
+                  f"{ms:9.1f} {seconds[name] / seconds['mediapipe']:11.2f}  "
+                  + ", ".join(f"{k}: {v}" for k, v in sorted(cues.get(name, {}).items())))
     if args.detectors:
         detectors(data, [])
 

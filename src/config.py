@@ -262,6 +262,7 @@ class Pose(Section):
     static_image_mode: bool = rule()
     min_detection_confidence: float = rule(ge=0, le=1)
     min_tracking_confidence: float = rule(ge=0, le=1)
+    motion_cue: bool = rule(help="false: the segmenter's people alone, no motion cue")
     workers: int = rule(gt=0)
     min_detection_rate: float = rule(ge=0, le=1)
 

@@ -121,3 +121,71 @@ def test_model_not_shipped_offline_is_a_clear_param_error():
     check_model_available(1)
     with pytest.raises(ParamError, match="pose.model_complexity=2 .*pose_landmark_heavy.tflite"):
         check_model_available(2)
+
+
+def test_stabilise_undoes_a_camera_shift_and_motion_is_the_mover_only():
+    """A textured scene shifted by the camera, with a square moving across it: the shift is measured to a
+    fraction of a pixel, and once undone only the square moves."""
+    from src.prepare.pose import motion_masks, stabilise
+    rng = np.random.default_rng(0)
+    scene = (rng.random((160, 220, 3)) * 255).astype(np.uint8)
+    frames, shifts = [], [(0, 0), (3, -2), (-2, 1), (1, 3), (4, 0), (-3, -3)]
+    for t, (dx, dy) in enumerate(shifts):
+        img = scene[20 + dy:148 + dy, 20 + dx:190 + dx].copy()  # the camera moves by (dx, dy): the scene by minus that
+        img[50:80, 20 + 20 * t:50 + 20 * t] = (255, 40, 40)
+        frames.append(img)
+    mid = shifts[len(shifts) // 2]
+    for (mx, my), (dx, dy) in zip(stabilise(frames), shifts):
+        assert abs(mx - (mid[0] - dx)) < 0.5 and abs(my - (mid[1] - dy)) < 0.5, (mx, my, dx, dy)
+    motion, share = motion_masks(frames)
+    for t, m in enumerate(motion):
+        square = m[52:78, 22 + 20 * t:48 + 20 * t]
+        assert square.mean() > 0.9, (t, square.mean())
+    assert share < 0.1, share  # the background, shifted by the camera, does not count as motion
+
+
+def _on_dancer(res, boxes) -> tuple[int, int]:
+    from src.prepare.pose import in_boxes
+    hips = res.keypoints[res.detected][:, [23, 24], :2].mean(1)
+    return int(res.detected.sum()), int(in_boxes(hips, boxes[res.detected]).sum()) if res.detected.any() else 0
+
+
+@pytest.fixture(scope="module")
+def segmenter_alone():
+    import dataclasses
+    est = PoseEstimator(dataclasses.replace(section("pose"), motion_cue=False))
+    yield est
+    est.close()
+
+
+def test_the_motion_cue_finds_the_far_dancer_the_segmenter_misses(estimator, segmenter_alone):
+    """Shifted-style clips (far dancer, photographed scenes, bystanders): the people that move give poses on the
+    dancer in many more frames than the segmenter's people alone."""
+    from src.sources.cartoon import CLASSES
+    motion = alone = found = 0
+    for i in (1, 2, 4, 6):
+        frames, boxes = rendered(CLASSES[i], f"pan-{i}", "shifted")
+        res = estimator.run(frames)
+        assert res.cue in ("moving segments", "moving region"), res.cue
+        f, on = _on_dancer(res, boxes)
+        found, motion = found + f, motion + on
+        alone += _on_dancer(segmenter_alone.run(frames), boxes)[1]
+    assert motion >= alone + 8 and motion >= 0.9 * found, (motion, alone, found)
+
+
+def test_a_panning_camera_falls_back_to_the_segmenter_and_keeps_the_dancer(estimator):
+    """The same dancer and scene filmed by a camera that zooms and slides (the renderer's "panning" style): a
+    shift cannot undo a zoom, so the front-end says so and follows the segmenter's people alone, and its poses
+    stay on the dancer; with the camera still, the motion cue is used."""
+    from src.prepare.pose import MAX_MOVING, motion_masks
+    from src.sources.cartoon import CLASSES
+    for i in (3, 5):
+        frames, boxes = rendered(CLASSES[i], f"pan-{i}", "panning")
+        assert motion_masks(frames)[1] > MAX_MOVING
+        res = estimator.run(frames)
+        assert res.cue == "segmenter (camera not stabilised)"
+        found, on = _on_dancer(res, boxes)
+        assert found >= 10 and on == found, (i, found, on)
+        still, still_boxes = rendered(CLASSES[i], f"pan-{i}", "shifted")
+        assert not np.allclose(boxes, still_boxes)  # the camera moved the dancer's box
+        assert estimator.run(still).cue in ("moving segments", "moving region")

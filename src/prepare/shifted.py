@@ -58,6 +58,7 @@ def prepare_shifted(params: Params) -> dict:
                    detection_rate=summary["detection_rate"],
                    detection_rate_per_split=summary["detection_rate_per_split"],
                    frames_with_several_people=summary["frames_with_several_people"], clip_notes=summary["clip_notes"],
+                   clips_per_cue=summary["clips_per_cue"],
                    tracked_person_is_dancer=truth)
     on = truth.get("test", {}).get("on_dancer_rate")
     print(f"[shifted] {figures['clips_ok']} of {len(df)} shifted clips ready (failed per step: {failed}); the "

@@ -228,7 +228,11 @@ NATURAL_TRAIN = ("coffee.png", "rocket.jpg", "brick.png", "grass.png", "moon.png
 NATURAL_SHIFTED = ("chelsea.png", "motorcycle_left.png", "gravel.png", "retina.jpg")
 # camera distance as the dancer's height over the frame's: the shifted split films from farther away
 HEIGHT_TRAIN, HEIGHT_SHIFTED = (0.68, 0.85), (0.48, 0.62)
-STYLES = ("train", "shifted")
+STYLES = ("train", "shifted", "panning")
+# "panning": the shifted style filmed by a camera that pans and zooms in over the clip, as handheld Kinetics
+# clips do (not a split of the data: benchmarks/bench_pose.py and tests/test_pose.py measure the pose
+# front-end's fallback on it). Over a clip the view zooms in by PAN_ZOOM and slides by PAN_SLIDE of the width.
+PAN_ZOOM, PAN_SLIDE = 0.35, 0.15
 
 
 def draw_look(rng: np.random.Generator, bpm: float, seconds: float, style: str = "train", label: str = "") -> Look:
@@ -439,7 +443,7 @@ def scene(label: str, clip_id: str, seed: int, seconds: float, width: int, heigh
     stream, none of the drawing), which is how the pose stage learns where the labelled dancer is."""
     choreo = CHOREOGRAPHIES[label]
     rng = np.random.default_rng(clip_seed(seed, clip_id))
-    look = draw_look(rng, choreo.bpm, seconds, style, label)
+    look = draw_look(rng, choreo.bpm, seconds, "shifted" if style == "panning" else style, label)
     bg = _background(look, width, height, rng)
     n = int(round(seconds * fps))
     jx = jy = 0.0
@@ -455,15 +459,20 @@ def scene(label: str, clip_id: str, seed: int, seconds: float, width: int, heigh
         # camera jitter: smooth random walk, applied as a sub-pixel shift
         jx = 0.8 * jx + rng.normal(0, look.jitter)
         jy = 0.8 * jy + rng.normal(0, look.jitter)
+        # the panning camera: zoom about the frame's centre, then slide; applied with the jitter in one warp
+        u = i / max(1, n - 1) if style == "panning" else 0.0
+        z, slide = 1 + PAN_ZOOM * u, -PAN_SLIDE * width * u
+        m = np.float32([[z, 0, (1 - z) * width / 2 + slide + z * jx], [0, z, (1 - z) * height / 2 + z * jy]])
         if draw:
-            m = np.float32([[1, 0, jx], [0, 1, jy]])
             img = cv2.warpAffine(img, m, (width, height), borderMode=cv2.BORDER_REPLICATE)
             img = np.ascontiguousarray(img[:, ::-1]) if look.mirror else img
         x0, y0, x1, y1 = figure_box(pose, look, width, height)
-        x0, x1 = x0 + jx, x1 + jx
+        # the same warp on the box, in float64 (without the pan: exactly the shift by the jitter, as before)
+        x0, x1 = [z * x + (1 - z) * width / 2 + slide + z * jx for x in (x0, x1)]
+        y0, y1 = [z * y + (1 - z) * height / 2 + z * jy for y in (y0, y1)]
         if look.mirror:
             x0, x1 = width - x1, width - x0
-        yield img, (x0 / width, (y0 + jy) / height, x1 / width, (y1 + jy) / height)
+        yield img, (x0 / width, y0 / height, x1 / width, y1 / height)
 
 
 def render_frames(label: str, clip_id: str, seed: int, seconds: float, width: int, height: int,
