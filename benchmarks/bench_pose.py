@@ -13,10 +13,11 @@ store's size, where the renderer says where the labelled dancer is. Per style an
 the share of frames with a pose, the share of those whose hips lie on the labelled dancer, and ms per frame
 (one core; the front-ends take turns clip by clip, so a slower minute of the machine costs them alike). Styles:
 `train` (the main data's), `shifted` (the shifted split's) and `panning` (the shifted style filmed by a camera
-that zooms and slides: the motion cue's fallback). `--detectors` also compares the person detectors the
+that zooms and slides: the motion cue's fallback); `--stored` adds the pose stage's own validation clips from
+the frame store (main and shifted, after `dvc repro`). `--detectors` also compares the person detectors the
 front-end could have used, by the share of frames where one of their detections lies on the dancer.
 
-    python -m benchmarks.bench_pose [--clips 24] [--detectors]
+    python -m benchmarks.bench_pose [--clips 24] [--detectors] [--stored]
 """
 from __future__ import annotations
 
@@ -42,6 +43,26 @@ def rendered(style: str, clips: int, frames: int, short: int, seed: int = 7):
         keep = np.linspace(0, len(walk) - 1, frames).round().astype(int)
         out.append(([resize_short_side(cv2.cvtColor(walk[k][0], cv2.COLOR_BGR2RGB), short) for k in keep],
                     np.array([walk[k][1] for k in keep])))
+    return out
+
+
+def stored(params, split: str, clips: int):
+    """(frames, dancer boxes) of the first `clips` clips of `split` in the frame store the pose stage reads (after
+    `dvc repro`: the stage's own clips, H.264-coded, trimmed and resized), `clips` // 8 per class."""
+    import pandas as pd
+
+    from src.annotations import read_annotations
+    from src.prepare.frame_store import ClipFrames
+    from src.sources.synthetic import stored_dancer_boxes
+    annotations = read_annotations(params.paths.annotations).set_index("clip_id").to_dict("index")
+    rows = pd.read_csv(params.paths.frames / "manifest.csv")
+    rows = rows[(rows["status"] == "ok") & (rows["split"] == split)].groupby("label").head(max(1, clips // 8))
+    out = []
+    for row in rows.to_dict("records"):
+        clip = ClipFrames(params.paths.frames / row["path"])
+        frames = [clip.frame(i) for i in range(len(clip))]
+        out.append((frames, stored_dancer_boxes(params, {**annotations[row["clip_id"]], "label": row["label"]},
+                                                len(frames))))
     return out
 
 
@@ -111,6 +132,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--clips", type=int, default=24, help="clips per style")
     ap.add_argument("--detectors", action="store_true", help="also compare the person detectors")
+    ap.add_argument("--stored", action="store_true",
+                    help="also the pose stage's own stored validation clips (main and shifted; after dvc repro)")
     args = ap.parse_args()
     p = load_params()
     import mediapipe as mp
@@ -118,6 +141,10 @@ def main() -> None:
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
     data = {style: rendered(style, args.clips, p.frames.max_frames, p.frames.short_side) for style in STYLES}
+    if args.stored:
+        from src.prepare.shifted import shifted_params
+        data["stored"] = stored(p, "val", 8 * args.clips // 3)
+        data["stored-shifted"] = stored(shifted_params(p), "val", 8 * args.clips // 3)
     estimators = {"segmenter": PoseEstimator(dataclasses.replace(p.pose, motion_cue=False)),
                   "motion": PoseEstimator(p.pose)}
     alone = mp.solutions.pose.Pose(static_image_mode=p.pose.static_image_mode,
@@ -127,8 +154,10 @@ def main() -> None:
     for est in estimators.values():  # warm-up
         est.run(data["train"][0][0])
     mediapipe_alone(alone, data["train"][0][0])
-    print(f"{args.clips} rendered clips per style, {p.frames.max_frames} frames each at {p.frames.short_side} px")
-    print(f"{'style':8} {'front-end':10} {'pose found':>10} {'on dancer':>10} {'ms/frame':>9} {'x MediaPipe':>11}"
+    print(f"{args.clips} rendered clips per style, {p.frames.max_frames} frames each at {p.frames.short_side} px"
+          + (f"; stored: {len(data['stored'])} main and {len(data['stored-shifted'])} shifted validation clips"
+             if args.stored else ""))
+    print(f"{'style':14} {'front-end':10} {'pose found':>10} {'on dancer':>10} {'ms/frame':>9} {'x MediaPipe':>11}"
           "  clips per cue")
     for style, clips in data.items():
         seconds, found, on, cues = {}, {}, {}, {}
@@ -147,7 +176,7 @@ def main() -> None:
         frames_n = sum(len(f) for f, _ in clips)
         for name in seconds:
             ms = 1000 * seconds[name] / frames_n
-            print(f"{style:8} {name:10} {found[name] / frames_n:10.3f} {on[name] / max(1, found[name]):10.3f} "
+            print(f"{style:14} {name:10} {found[name] / frames_n:10.3f} {on[name] / max(1, found[name]):10.3f} "
                   f"{ms:9.1f} {seconds[name] / seconds['mediapipe']:11.2f}  "
                   + ", ".join(f"{k}: {v}" for k, v in sorted(cues.get(name, {}).items())))
     if args.detectors:
