@@ -49,14 +49,12 @@ def rendered(style: str, clips: int, frames: int, short: int, seed: int = 7):
 def stored(params, split: str, clips: int):
     """(frames, dancer boxes) of the first `clips` clips of `split` in the frame store the pose stage reads (after
     `dvc repro`: the stage's own clips, H.264-coded, trimmed and resized), `clips` // 8 per class."""
-    import pandas as pd
-
-    from src.annotations import read_annotations
+    from src.annotations import read_annotations, read_ok
     from src.prepare.frame_store import ClipFrames
     from src.sources.synthetic import stored_dancer_boxes
     annotations = read_annotations(params.paths.annotations).set_index("clip_id").to_dict("index")
-    rows = pd.read_csv(params.paths.frames / "manifest.csv")
-    rows = rows[(rows["status"] == "ok") & (rows["split"] == split)].groupby("label").head(max(1, clips // 8))
+    rows = read_ok(params.paths.frames)
+    rows = rows[rows["split"] == split].groupby("label").head(max(1, clips // 8))
     out = []
     for row in rows.to_dict("records"):
         clip = ClipFrames(params.paths.frames / row["path"])

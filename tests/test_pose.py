@@ -25,6 +25,13 @@ def rendered(label: str, clip_id: str, style: str = "train", frames: int = 12):
              for k in keep], np.array([walk[k][1] for k in keep]))
 
 
+def _on_dancer(res, boxes) -> tuple[int, int]:
+    """(frames with a pose, those whose hip centre lies on the dancer's box: src/prepare/pose.py in_boxes)."""
+    from src.prepare.pose import in_boxes
+    hips = res.keypoints[res.detected][:, [23, 24], :2].mean(1)
+    return int(res.detected.sum()), int(in_boxes(hips, boxes[res.detected]).sum()) if res.detected.any() else 0
+
+
 def test_astronaut_nose_and_shoulders_land_in_place(estimator):
     from skimage import data
     img = data.astronaut()  # 512x512 RGB, Eileen Collins, head near the top centre-left
@@ -70,11 +77,8 @@ def test_the_dancer_is_followed_among_bystanders(estimator):
         if res.people.max() < 2:
             continue  # nobody else in this clip
         clips += 1
-        hips = res.keypoints[res.detected][:, [23, 24], :2].mean(1)
-        b = boxes[res.detected]
-        found += len(hips)
-        on += int(((hips[:, 0] > b[:, 0] - .02) & (hips[:, 0] < b[:, 2] + .02) & (hips[:, 1] > b[:, 1] - .02)
-                   & (hips[:, 1] < b[:, 3] + .02)).sum())
+        f, o = _on_dancer(res, boxes)
+        found, on = found + f, on + o
         if clips == 6:
             break
     assert clips == 6 and found >= 0.8 * 6 * 12 and on >= 0.9 * found, (clips, found, on)
@@ -142,12 +146,6 @@ def test_stabilise_undoes_a_camera_shift_and_motion_is_the_mover_only():
         square = m[52:78, 22 + 20 * t:48 + 20 * t]
         assert square.mean() > 0.9, (t, square.mean())
     assert share < 0.1, share  # the background, shifted by the camera, does not count as motion
-
-
-def _on_dancer(res, boxes) -> tuple[int, int]:
-    from src.prepare.pose import in_boxes
-    hips = res.keypoints[res.detected][:, [23, 24], :2].mean(1)
-    return int(res.detected.sum()), int(in_boxes(hips, boxes[res.detected]).sum()) if res.detected.any() else 0
 
 
 @pytest.fixture(scope="module")
