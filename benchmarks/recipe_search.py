@@ -35,7 +35,7 @@ def parse_values(pairs: list[str]) -> dict:
 
 
 def trial(model: str, train: dict, preset: dict, data: Path, params_file: Path, recipe: dict | None = None,
-          init: str = "scratch", pretrained: Path | None = None, quiet: bool = True) -> dict:
+          init: str = "auto", pretrained: Path | None = None, quiet: bool = True) -> dict:
     raw = yaml.safe_load(params_file.read_text())
     raw["model"]["name"], raw["model"]["init"] = model, init
     raw["train"].update(train)
@@ -65,7 +65,8 @@ def trial(model: str, train: dict, preset: dict, data: Path, params_file: Path, 
     return dict(model=model, train=train, preset=preset, recipe=recipe, init=init, best_val=figures["best_val_acc"],
                 last_val=float(hist["val_acc"].iloc[-1]), epochs=len(hist), seconds=time.perf_counter() - t0,
                 train_clips_per_s=figures["train_clips_per_s"], val_pair=pair,
-                curve=[round(v, 3) for v in hist["val_acc"]])
+                curve=[round(v, 3) for v in hist["val_acc"]], train_curve=[round(v, 3) for v in hist["train_acc"]],
+                train_loss=[round(v, 3) for v in hist["train_loss"]])
 
 
 def val_pair_accuracy(params) -> float:
@@ -92,7 +93,8 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="train section overrides")
     ap.add_argument("--preset", nargs="*", default=[], metavar="KEY=VALUE", help="small-size preset overrides")
     ap.add_argument("--recipe", nargs="*", default=[], metavar="KEY=VALUE", help="registry recipe overrides")
-    ap.add_argument("--init", default="scratch", choices=("scratch", "selfsup"))
+    ap.add_argument("--init", default="auto", choices=("auto", "scratch", "selfsup"),
+                    help="model.init of the trial (auto: as the pipeline starts the model)")
     ap.add_argument("--pretrained", type=Path, help="with --init selfsup: the pretrain stage's output folder")
     ap.add_argument("--data", type=Path, default=Path("data"), help="folder holding annotations/, frames/, pose/")
     ap.add_argument("--params", type=Path, default=Path("params.yaml"))
@@ -103,7 +105,8 @@ def main() -> None:
     line = (f"{res['model']:13} best val {res['best_val']:.3f} last {res['last_val']:.3f} "
             f"pair {res['val_pair']:.2f} after {res['epochs']} "
             f"epochs, {res['seconds']:.0f} s ({res['train_clips_per_s']} clips/s)  set {res['train']} "
-            f"preset {res['preset']} recipe {res['recipe']} init {res['init']}  curve {res['curve']}")
+            f"preset {res['preset']} recipe {res['recipe']} init {res['init']}  curve {res['curve']}  "
+            f"train acc {res['train_curve']}  train loss {res['train_loss']}")
     print(line, flush=True)
     if args.log:
         with open(args.log, "a") as fh:
