@@ -11,6 +11,7 @@ import inspect
 from torch import nn
 
 from src.models import c3d, fusion, pose_lstm, resnet2d, stgcn, zoo
+from src.models.motion import FrameDifferences, check_motion
 from src.models.registry import MODELS, input_spec, model_entry
 from src.models.weights import WeightsError
 
@@ -36,35 +37,48 @@ def _c3d(num_classes, pretrained, num_frames, size, widths, convs, fc_dim, stem,
                    num_frames=num_frames, size=size)
 
 
+def _reading(motion: str, make):
+    """make(frames) builds a model for `frames` input steps; motion "diff": it reads the differences of its
+    input's frames, one step fewer (src/models/motion.py)."""
+    check_motion(motion, ("none", "diff"))
+    return FrameDifferences(make(-1)) if motion == "diff" else make(0)
+
+
 def _video_resnet(name):
-    def build(num_classes, pretrained, layers, width=64, zero_init_residual=False):
-        return zoo.video_resnet(name, num_classes, layers, width, pretrained, zero_init_residual)
+    def build(num_classes, pretrained, layers, width=64, zero_init_residual=False, time_strides=(2, 2, 2),
+              motion="none"):
+        return _reading(motion, lambda _: zoo.video_resnet(name, num_classes, layers, width, pretrained,
+                                                           zero_init_residual, time_strides))
     return build
 
 
-def _mvit(num_classes, pretrained, num_frames, size, blocks, stages=None):
-    return zoo.mvit(num_classes, num_frames, size, blocks, pretrained, stages)
+def _mvit(num_classes, pretrained, num_frames, size, blocks, stages=None, tokenizer="linear", token_stride=4,
+          pool="cls", token_width=32, motion="none"):
+    return _reading(motion, lambda d: zoo.mvit(num_classes, num_frames + d, size, blocks, pretrained, stages,
+                                               tokenizer, token_stride, pool, token_width))
 
 
 def _x3d(name):
     def build(num_classes, pretrained, num_frames, size, depth_factor, bottleneck_factor=2.25, head_dim_out=2048,
-              dropout=0.5, zero_init_residual=False):
-        return zoo.x3d(name, num_classes, num_frames, size, depth_factor, bottleneck_factor=bottleneck_factor,
-                       head_dim_out=head_dim_out, dropout=dropout, pretrained=pretrained,
-                       zero_init_residual=zero_init_residual)
+              dropout=0.5, zero_init_residual=False, motion="none"):
+        return _reading(motion, lambda d: zoo.x3d(
+            name, num_classes, num_frames + d, size, depth_factor, bottleneck_factor=bottleneck_factor,
+            head_dim_out=head_dim_out, dropout=dropout, pretrained=pretrained, zero_init_residual=zero_init_residual))
     return build
 
 
-def _slowfast(num_classes, pretrained, num_frames, size, depth, width=64, beta_inv=8, dropout=0.5,
-              zero_init_residual=False):
-    return zoo.SlowFast(num_classes, num_frames, size, depth, width=width, beta_inv=beta_inv, dropout=dropout,
-                        pretrained=pretrained, zero_init_residual=zero_init_residual)
+def _slowfast(num_classes, pretrained, num_frames, size, depth, width=64, beta_inv=8, alpha=4, dropout=0.5,
+              zero_init_residual=False, motion="none"):
+    return _reading(motion, lambda d: zoo.SlowFast(
+        num_classes, num_frames + d, size, depth, alpha=alpha, width=width, beta_inv=beta_inv, dropout=dropout,
+        pretrained=pretrained, zero_init_residual=zero_init_residual))
 
 
 def _videomae(num_classes, pretrained, num_frames, size, hidden, layers, heads, patch=16, tubelet=2, drop_path=0.0,
-              conv_stem=False):
+              tokenizer="linear", motion="none"):
+    # motion inside the class: its Hugging Face folders (pretraining, model.weights) belong to it, not to a wrapper
     return zoo.VideoMAE(num_classes, num_frames, size, hidden, layers, heads, patch, tubelet, drop_path, pretrained,
-                        conv_stem)
+                        tokenizer, motion)
 
 
 def _pose_lstm(num_classes, pretrained, hidden, layers, velocity=False):

@@ -10,8 +10,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from src.models.motion import check_motion, motion_input
 
-MOTION = ("none", "diff", "rgb+diff")
+
 HEADS = ("avg", "flatten_time")
 
 
@@ -25,8 +26,7 @@ class C3D(nn.Module):
                  dropout: float = 0.3, stem: bool = True, motion: str = "none", head: str = "avg",
                  time_strides=None, num_frames: int = 16, size: int = 112):
         super().__init__()
-        if motion not in MOTION:
-            raise ValueError(f"c3d motion={motion!r}; allowed values: {', '.join(MOTION)}")
+        check_motion(motion)
         if head not in HEADS:
             raise ValueError(f"c3d head={head!r}; allowed values: {', '.join(HEADS)}")
         self.motion, self.head_kind = motion, head
@@ -58,10 +58,7 @@ class C3D(nn.Module):
                                   nn.ReLU(inplace=True), nn.Dropout(dropout), nn.Linear(fc_dim, num_classes))
 
     def _motion(self, x: torch.Tensor) -> torch.Tensor:
-        if self.motion == "none":
-            return x
-        d = x[:, :, 1:] - x[:, :, :-1]  # TSN's RGB difference: what moved between frames, whatever its colour
-        return d if self.motion == "diff" else torch.cat([d, x[:, :, 1:]], 1)
+        return motion_input(x, self.motion)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # B×C×T×H×W
         return self.head(self.pool(self.features(self._motion(x))))

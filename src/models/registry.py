@@ -89,11 +89,12 @@ def recipe(epochs: int, lr: float, batch_size: int = 8, optimizer: str = "adamw"
                   channels_last, bf16)
 
 
-# Recipes and small presets were chosen on validation figures of a 4x larger copy of the default data (256 clips a
-# class, of which 80 a class trained, as here, and 32 a class validated, so trials differ by more than chance:
-# a trial's figure moves by about ±0.03), each trial a fixed number of optimizer steps; the trials and their
-# figures are in docs/recipes.md. Every recipe trains 600 steps of 16 clips (15 epochs of the default 640
-# training clips) unless said otherwise, with AdamW, a one-epoch warm-up, cosine decay and weight decay 0.05.
+# Recipes and small presets were chosen on validation figures, never test ones (docs/recipes.md): the first ones on
+# a 2x larger copy of the default data with a leaner loop; those of the 3D CNNs, the transformers and stgcn on the
+# default data's validation split through `python -m benchmarks.recipe_search`, which trains with the pipeline's
+# own code (the figure it prints is the one compare_run's train.json records for the same recipe). A recipe trains
+# 15 epochs of the default 640 training clips (600 steps of 16) unless it says otherwise, with AdamW, a one-epoch
+# warm-up, cosine decay and weight decay 0.05; its `why` says where its curve asked for more or fewer.
 MODELS: dict[str, ModelEntry] = {
     "frame_cnn": ModelEntry(
         family="frame", kind="rgb", imagenet_norm=True,
