@@ -8,20 +8,26 @@ import shutil
 
 from src.config import Params, load_params
 from src.errors import run_cli
-from src.learning.pretrain import pretrain_videomae
 from src.models.registry import MODELS
 from src.utils import write_figures, write_json
 
-PRETRAINERS = {"videomae": pretrain_videomae}
+
+def pretrainer(name: str):
+    """The pretraining function of a model; imported only when there is pretraining to do (Lightning and
+    the models cost this process about 5 s to import)."""
+    from src.learning.pretrain import pretrain_videomae
+    return {"videomae": pretrain_videomae}[name]
 
 
 def main(params: Params) -> dict:
     root, figures = params.paths.pretrain, {}
+    curves = params.paths.plots / "pretrain"
+    curves.mkdir(parents=True, exist_ok=True)  # a declared output, empty when nothing is pretrained
     for name in MODELS:
         out = root / name
         shutil.rmtree(out, ignore_errors=True)
         if name in params.pretrain.models:
-            figures[name] = PRETRAINERS[name](params, out, params.paths.plots / "pretrain" / f"{name}.csv")
+            figures[name] = pretrainer(name)(params, out, curves / f"{name}.csv")
         else:
             write_json(out / "none.json", {"model": name, "pretrained": False,
                                            "why": "not in pretrain.models" if MODELS[name].selfsup

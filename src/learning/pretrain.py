@@ -9,6 +9,7 @@ that fine-tuning (`model.init: selfsup`) loads.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -25,7 +26,8 @@ from src.config import Params
 from src.learning.data import make_dataset
 from src.learning.optim import make_optimizer, warmup_cosine
 from src.models.registry import MODELS, input_spec
-from src.models.zoo import videomae_config
+from src.models.motion import motion_input
+from src.models.zoo import ConvTokenizer, use_tokenizer, videomae_config
 from src.reporting.tracking import flatten, mlflow_logger, quiet
 from src.utils import write_csv
 
@@ -42,18 +44,48 @@ def tube_mask(batch: int, num_frames: int, size: int, patch: int, tubelet: int, 
     return mask.repeat(1, num_frames // tubelet)  # patch index = t * spatial + s
 
 
+@contextlib.contextmanager
+def visible_pixels_only(encoder, mask: torch.Tensor, patch: int, tubelet: int):
+    """While in the block, a convolutional tokenizer (ConvTokenizer) sees the hidden patches' pixels as zeros.
+
+    A linear patch embedding reads each patch alone, but the tokenizer's convolutions and max-pools reach across
+    patch borders, so a visible token would carry part of the hidden pixels the decoder must reconstruct
+    (ConvMAE masks its convolutions for the same reason). The reconstruction target still comes from the whole
+    clip."""
+    proj = encoder.embeddings.patch_embeddings.projection
+    if not isinstance(proj, ConvTokenizer):
+        yield
+        return
+
+    def hide(_module, args):
+        x = args[0]  # B×C×T×H×W
+        b, _, t, h, w = x.shape
+        hidden = mask.view(b, t // tubelet, h // patch, w // patch).repeat_interleave(tubelet, 1) \
+            .repeat_interleave(patch, 2).repeat_interleave(patch, 3)
+        return (x * (~hidden).unsqueeze(1).to(x.dtype),)
+
+    handle = proj.register_forward_pre_hook(hide)
+    try:
+        yield
+    finally:
+        handle.remove()
+
+
 class LitMAE(L.LightningModule):
-    def __init__(self, model, mask_args: dict, lr: float, weight_decay: float, warmup_epochs: float, epochs: int):
+    def __init__(self, model, mask_args: dict, lr: float, weight_decay: float, warmup_epochs: float, epochs: int,
+                 motion: str = "none"):
         super().__init__()
-        self.model, self.mask_args = model, mask_args
+        self.model, self.mask_args, self.motion = model, mask_args, motion
         self.lr, self.weight_decay, self.warmup_epochs, self.epochs = lr, weight_decay, warmup_epochs, epochs
         self.gen = torch.Generator().manual_seed(mask_args.pop("seed"))
         self.rows: list[dict] = []
 
     def training_step(self, batch, _):
         x, _labels = batch  # labels unused: self-supervised
+        x = motion_input(x, self.motion)  # what the classifier's encoder reads: the frames or their differences
         mask = tube_mask(len(x), generator=self.gen, **self.mask_args).to(x.device)
-        loss = self.model(pixel_values=x.permute(0, 2, 1, 3, 4), bool_masked_pos=mask).loss
+        with visible_pixels_only(self.model.videomae, mask, self.mask_args["patch"], self.mask_args["tubelet"]):
+            loss = self.model(pixel_values=x.permute(0, 2, 1, 3, 4), bool_masked_pos=mask).loss
         self.log("pretrain_loss", loss, on_step=True, on_epoch=False, prog_bar=True, batch_size=len(x))
         self.rows.append(dict(step=self.global_step + 1, epoch=self.current_epoch + 1, loss=float(loss)))
         return loss
@@ -79,14 +111,17 @@ def pretrain_videomae(params: Params, out_dir: Path, curve_csv: Path) -> dict:
         raise StageError(f"[pretrain] too few clips to pretrain videomae: found {len(data)} training clips, "
                          f"the minimum is pretrain.min_clips={cfg.min_clips}")
     preset = {k: v for k, v in MODELS["videomae"].sizes[size].items() if k != "drop_path"}
-    hf_cfg = videomae_config(**preset, norm_pix_loss=True, decoder_hidden_size=cfg.decoder_hidden,
+    motion = preset.pop("motion", "none")
+    steps = preset.pop("num_frames") - (motion != "none")  # the classifier's encoder reads T-1 differences
+    hf_cfg = videomae_config(num_frames=steps, **preset, norm_pix_loss=True, decoder_hidden_size=cfg.decoder_hidden,
                              decoder_num_hidden_layers=cfg.decoder_layers,
                              decoder_num_attention_heads=cfg.decoder_heads,
                              decoder_intermediate_size=4 * cfg.decoder_hidden)
     model = VideoMAEForPreTraining(hf_cfg)
-    mask_args = dict(num_frames=spec.num_frames, size=spec.size, patch=hf_cfg.patch_size,
+    use_tokenizer(model.videomae, hf_cfg.tokenizer, hf_cfg.hidden_size, hf_cfg.patch_size, hf_cfg.tubelet_size)
+    mask_args = dict(num_frames=steps, size=spec.size, patch=hf_cfg.patch_size,
                      tubelet=hf_cfg.tubelet_size, ratio=cfg.mask_ratio, seed=params.base.seed)
-    lit = LitMAE(model, mask_args, cfg.lr, cfg.weight_decay, cfg.warmup_epochs, cfg.epochs)
+    lit = LitMAE(model, mask_args, cfg.lr, cfg.weight_decay, cfg.warmup_epochs, cfg.epochs, motion)
     loader = DataLoader(data, batch_size=cfg.batch_size, shuffle=True, drop_last=len(data) > cfg.batch_size,
                         num_workers=params.train.num_workers, persistent_workers=params.train.num_workers > 0)
     logger = mlflow_logger(params, f"pretrain videomae {size}", model="videomae", size=size, kind="pretrain")
