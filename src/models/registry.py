@@ -220,12 +220,13 @@ MODELS: dict[str, ModelEntry] = {
         why="every stored frame (12), two bidirectional layers of 96",
         reference="bidirectional LSTM over MediaPipe keypoint sequences"),
     "stgcn": ModelEntry(
-        family="pose", kind="pose", recipe=recipe(epochs=20, lr=3e-3, batch_size=16, weight_decay=0.05),
+        family="pose", kind="pose", recipe=recipe(epochs=12, lr=3e-3, batch_size=16, weight_decay=0.05),
         sizes={"small": dict(num_frames=12, channels=(32, 32, 64, 64, 128, 128), strides=(1, 1, 2, 1, 2, 1)),
                "full": dict(num_frames=32, channels=(64, 64, 64, 64, 128, 128, 128, 256, 256, 256),
                             strides=(1, 1, 1, 1, 2, 1, 1, 2, 1, 1))},
         why="six blocks of 32-128 channels over the 12 stored frames (time 12 -> 6 -> 3), the published ten "
-            "of 64-256 being made for 300-frame NTU sequences",
+            "of 64-256 being made for 300-frame NTU sequences; 12 epochs: its curve flattens by the eighth "
+            "(validation 0.953 in 12 epochs, 31 s, against 0.961 in 20, 50 s)",
         reference="ST-GCN (Yan et al. 2018) on MediaPipe's 33-joint graph, written here; joint, bone and motion "
                   "streams, missing frames explicit"),
     # late fusion of one RGB and one pose model (params.yaml `fusion` picks them; these are the defaults): the
