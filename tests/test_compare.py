@@ -93,6 +93,17 @@ def test_family_question_and_order_pair_probe_are_answered():
     assert probe["clips"] == 40 and probe["outcome"] == "beats" and probe["verdict"].startswith("video beats frame")
 
 
+def test_every_temporal_model_is_probed_on_the_order_pair():
+    """Each video model against the per-frame one on the pair, best first: the one that reads the order beats it,
+    the one that does not is no different."""
+    y = balanced(20)
+    frame = [1 if k == 0 else 0 if k == 1 else k for k in y]  # swaps the order pair: 0 on the pair
+    runs = runs_from({"reads": y, "blind": frame, "frame": frame}, y,
+                     family={"reads": "temporal", "blind": "temporal", "frame": "frame"})
+    tests = analyse(runs, CLASSES, [("a", "b")])["order_pair"]["tests"]
+    assert [(t["a"], t["outcome"]) for t in tests] == [("reads", "beats"), ("blind", "no_difference")]
+
+
 def test_shifted_split_backgrounds_are_never_seen_in_training():
     import numpy as np
     from src.sources import cartoon

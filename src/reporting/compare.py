@@ -248,9 +248,10 @@ def analyse(runs: dict[str, Runs], classes: list[str], pairs: list, fusion_parts
     pair_idx = [classes.index(c) for p in pairs for c in p]
     mask = np.isin(y, pair_idx)
     if mask.any() and "frame" in by_family and any(runs[n].family == "temporal" for n in runs):
-        temporal = max((n for n in runs if runs[n].family == "temporal"),
-                       key=lambda n: figures[n].get("order_pair", {}).get("mean", 0))
-        probes = [paired_test(runs[temporal], runs[by_family["frame"]], mask)]
+        # every temporal model against the per-frame one (best order-pair accuracy first): which of them read time
+        temporal = sorted((n for n in runs if runs[n].family == "temporal"),
+                          key=lambda n: -figures[n].get("order_pair", {}).get("mean", 0))
+        probes = [paired_test(runs[n], runs[by_family["frame"]], mask) for n in temporal]
         if "pose" in by_family:
             probes.append(paired_test(runs[by_family["pose"]], runs[by_family["frame"]], mask))
         few_pair = too_few_clips(y, k, mask)
