@@ -147,3 +147,63 @@ def test_full_size_builds_trains_on_one_clip_and_loads_a_local_file(name, tmp_pa
     assert load_local(other, tmp_path / "weights.pt") == []
     with torch.no_grad():
         assert torch.allclose(other(x), out.detach(), atol=1e-4)
+
+
+# the registry's models that read the differences of their input frames through src/models/motion.py
+# (c3d computes its own: test_c3d_on_frame_differences_ignores_a_static_background)
+DIFF_MODELS = [n for n, e in MODELS.items() if e.sizes["small"].get("motion") == "diff" and n != "c3d"]
+
+
+def test_the_seed_video_models_read_frame_differences():
+    assert {"r2plus1d_18", "x3d_xs", "slowfast_r50", "mvit_v2_s", "videomae"} <= set(DIFF_MODELS)
+
+
+@pytest.mark.parametrize("name", DIFF_MODELS)
+def test_a_model_on_frame_differences_ignores_a_static_background(name):
+    """What stays still (a background photo) drops out before the model: the same clip over another still
+    picture gives the same scores; a change between frames does not."""
+    torch.manual_seed(0)
+    model = build_model(name, 4).eval()
+    x = tiny_input(name)
+    background = torch.randn(1, 3, 1, *x.shape[-2:])
+    moved = x.clone()
+    moved[:, :, -1] += background[:, :, 0]
+    with torch.no_grad():
+        scores = model(x)
+        still = (model(x + background) - scores).abs().max()
+        change = (model(moved) - scores).abs().max()
+    assert still < 1e-4 and change > max(10 * still, 1e-7), (float(still), float(change))
+
+
+def test_r2plus1d_keeps_the_time_steps_to_its_last_stage():
+    """The small preset's temporal strides (1, 1, 2): 8 steps through the third stage, 4 in the last, where
+    torchvision's strides leave 1."""
+    from src.models import zoo
+
+    def steps(resnet, clip):
+        seen = []
+        for layer in (resnet.layer1, resnet.layer2, resnet.layer3, resnet.layer4):
+            layer.register_forward_hook(lambda _m, _i, out: seen.append(out.shape[2]))
+        resnet(clip)
+        return seen
+
+    small = build_model("r2plus1d_18", 4)  # FrameDifferences around the network: 9 frames -> 8 differences
+    assert steps(small.model, torch.randn(1, 3, 8, 48, 48)) == [8, 8, 8, 4]
+    published = zoo.video_resnet("r2plus1d_18", 4, (1, 1, 1, 1), width=16)
+    assert steps(published, torch.randn(1, 3, 8, 48, 48)) == [8, 4, 2, 1]
+
+
+@pytest.mark.parametrize("stride", [4, 8, 16])
+def test_the_conv_tokenizer_gives_the_grid_of_the_patch_embedding_it_replaces(stride):
+    from src.models.zoo import ConvTokenizer, mvit
+    tokens = ConvTokenizer(24, stride, tubelet=2)(torch.randn(2, 3, 8, 64, 64))
+    assert tokens.shape == (2, 24, 4, 64 // stride, 64 // stride)
+    with pytest.raises(ValueError, match="power of two >= 4"):
+        mvit(4, 8, 64, 4, tokenizer="conv", token_stride=6)
+
+
+def test_a_videomae_folder_of_another_tokenizer_is_refused(tmp_path):
+    from src.models.zoo import VideoMAE
+    VideoMAE(4, 8, 32, 32, 1, 2, patch=8).save_hf_folder(tmp_path / "linear")
+    with pytest.raises(WeightsError, match="another patch embedding"):
+        VideoMAE(4, 8, 32, 32, 1, 2, patch=8, tokenizer="conv").load_hf_folder(tmp_path / "linear")

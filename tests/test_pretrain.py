@@ -97,3 +97,59 @@ def test_too_few_clips_to_pretrain_states_found_and_minimum(tiny_data):
     p = dataclasses.replace(tiny_data, pretrain=dataclasses.replace(tiny_data.pretrain, min_clips=50))
     with pytest.raises(StageError, match=r"found 2 training clips, the minimum is pretrain.min_clips=50"):
         pretrain_videomae(p, p.paths.pretrain / "videomae", p.paths.plots / "pretrain" / "videomae.csv")
+
+
+def test_a_conv_tokenizer_never_sees_the_hidden_patches():
+    """The tokenizer's convolutions reach across patch borders: during pretraining the hidden patches' pixels are
+    zeros to it, so a visible token carries nothing of what the decoder must reconstruct."""
+    from transformers import VideoMAEForPreTraining
+
+    from src.learning.pretrain import visible_pixels_only
+    from src.models.zoo import use_tokenizer
+    torch.manual_seed(0)
+    model = VideoMAEForPreTraining(videomae_config(**TINY, tokenizer="conv")).eval()
+    use_tokenizer(model.videomae, "conv", TINY["hidden"], TINY["patch"], TINY["tubelet"])
+    embed = model.videomae.embeddings.patch_embeddings.eval()
+    mask = tube_mask(2, num_frames=4, size=32, patch=8, tubelet=2, ratio=0.75,
+                     generator=torch.Generator().manual_seed(0))
+    x = moving_patterns(2)  # B×T×C×H×W
+    other = x.clone()
+    hidden = mask.view(2, 2, 4, 4)[:, 0]  # the same patches at every time step
+    for b, i, j in hidden.nonzero().tolist():
+        other[b, :, :, 8 * i:8 * i + 8, 8 * j:8 * j + 8] = torch.randn(4, 3, 8, 8)
+    with torch.no_grad():
+        with visible_pixels_only(model.videomae, mask, 8, 2):
+            a, b = embed(x), embed(other)
+        plain_a, plain_b = embed(x), embed(other)
+    assert torch.allclose(a[~mask], b[~mask], atol=1e-5)                    # visible tokens: blind to hidden pixels
+    assert not torch.allclose(plain_a[~mask], plain_b[~mask], atol=1e-3)    # without the guard they would see them
+
+
+def test_the_stage_pretrains_what_the_classifier_reads_and_fine_tuning_loads_it(tiny_data, tmp_path):
+    """The registry's videomae preset (the convolutional tokenizer on frame differences) through the pretrain
+    stage: every encoder tensor of the classifier built from the same preset, the tokenizer's included, loads
+    from the stage's folder; the stage's curve is a DVC plot."""
+    from src.models.build import build_model
+    from stages import pretrain
+    paths = dataclasses.replace(tiny_data.paths, pretrain=tmp_path / "pretrain", plots=tmp_path / "plots")
+    p = dataclasses.replace(tiny_data, paths=paths,
+                            pretrain=dataclasses.replace(tiny_data.pretrain, models=["videomae"], epochs=1))
+    figures = pretrain.main(p)
+    assert set(figures) == {"videomae"} and (tmp_path / "plots/pretrain/videomae.csv").exists()
+    assert (tmp_path / "pretrain/c3d/none.json").exists()
+    clf = build_model("videomae", 2)
+    own = clf.hf.videomae.state_dict()
+    assert any(".projection.0." in k for k in own)  # the tokenizer's first convolution
+    assert clf.load_encoder(tmp_path / "pretrain/videomae") == len(own)
+
+
+def test_with_nothing_to_pretrain_the_stage_writes_its_markers_without_importing_lightning(tiny_params):
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", "import sys, stages.pretrain; print('lightning' in sys.modules)"],
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+    from stages import pretrain
+    p = dataclasses.replace(tiny_params, pretrain=dataclasses.replace(tiny_params.pretrain, models=[]))
+    assert pretrain.main(p) == {}
+    assert (p.paths.plots / "pretrain").is_dir() and (p.paths.pretrain / "videomae/none.json").exists()
