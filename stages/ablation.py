@@ -4,7 +4,7 @@ MediaPipe's, same clips, recipe and seeds; the compare stage sets each beside it
 the test and the shifted split: "the front-end costs X points").
 
 Runs land in reports/ablation/<model>/seed<S>/ and models/ablation/; with no true joints (not the synthetic
-source) or no pose model compared, a none.json marker says why.
+source) or no pose model compared, a none.json marker in both folders says why.
 """
 import dataclasses
 import shutil
@@ -37,8 +37,9 @@ def main(params: Params) -> dict:
     truth = truth_root(params)
     why = ((truth / "none.json").exists() and "no true joints for this data source (the truth stage)") or \
         (not models and f"no pose model ({', '.join(POSE_MODELS)}) in compare.models")
-    if why:
-        write_json(out / "none.json", {"why": why})
+    if why:  # both declared outputs still exist, each with a marker that says why (DVC requires them)
+        for folder in (out, params.paths.models / "ablation"):
+            write_json(folder / "none.json", {"why": why})
         print(f"[ablation] skipped: {why}")
         return {}
     from src.learning.evaluate import evaluate_run  # torch, Lightning and the models: only with work to do

@@ -100,16 +100,21 @@ def test_bad_folder_input(tiny_params, folder, tmp_path):
         fetch_annotations(folder_params(tiny_params, folder, min_clips_per_class=6))
 
 
-def test_folder_source_end_to_end_through_train_and_evaluate(tmp_path):
-    """`dvc repro evaluate` on a folder of the user's own videos (.mkv and .mp4, awkward class names)."""
+def test_folder_source_end_to_end_to_the_compare_report(tmp_path):
+    """`dvc repro` on a folder of the user's own videos (.mkv and .mp4, awkward class names) runs every stage to
+    compare.md; the stages with nothing to do for this source (no true joints: truth, ablation) write markers."""
     videos = tmp_path / "videos"
     make_folder(videos, {"salsa dancing": 3})
     make_folder(videos, {TANGO: 3}, ext=".mkv")
     repo = tiny_repo(tmp_path / "repo", data=dict(source="folder", folder=str(videos), classes=[],
                                                   split_ratios=[0.34, 0.33, 0.33]))
-    log = repo.dvc("repro", "evaluate")
-    for stage in ("fetch", "download", "trim", "frames", "pose", "train", "evaluate"):
+    log = repo.dvc("repro")
+    for stage in ("fetch", "download", "trim", "frames", "pose", "truth", "ablation", "train", "evaluate",
+                  "compare"):
         assert f"Running stage '{stage}'" in log
+    assert "no true joints" in (repo.path / "models/ablation/none.json").read_text()
+    report = (repo.path / "reports/compare.md").read_text()
+    assert "| frame_cnn |" in report and "| fusion |" in report
     raw = pd.read_csv(repo.path / "data/raw/manifest.csv")
     assert (raw.status == "ok").all() and raw.path.str.endswith(".mkv").sum() == 3
     ev = pd.read_json(repo.path / "reports/runs/main/eval.json", typ="series")

@@ -200,6 +200,19 @@ def test_a_temporary_experiment_logs_to_the_repository_store(repo):
     assert any(run.data.tags.get("model") == "pose_lstm" for run in runs)
 
 
+def test_a_comparison_without_the_pose_models_runs_to_the_report(repo):
+    """`compare.models` without stgcn and pose_lstm: fusion and the ablation have no parts, say so in their
+    declared outputs, and the experiment still ends with compare.md."""
+    r, _ = repo
+    log = r.dvc("exp", "run", "--temp", "-n", "no-pose", "-S", "compare.models=[frame_cnn,c3d,cnn_lstm]")
+    assert {"ablation", "fusion@0", "compare"} <= set(ran(log)), log[-3000:]
+    ref = next(line for line in r.git("for-each-ref", "--format=%(refname)", "refs/exps").split()
+               if line.endswith("/no-pose"))
+    report = r.git("show", f"{ref}:reports/compare.md")
+    assert "| c3d |" in report and "| cnn_lstm |" in report and "| fusion |" not in report
+    assert "no pose model" in r.git("show", f"{ref}:reports/ablation/none.json")
+
+
 def test_ddp_on_two_cpu_processes_writes_once_on_rank_zero(repo, tmp_path):
     """Multi-process training is Lightning's: under DDP every rank trains, only global rank zero writes the
     checkpoint, train.json, the history and the MLflow run (here 2 CPU processes talking gloo on 127.0.0.1)."""
