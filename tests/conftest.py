@@ -33,6 +33,39 @@ def make_video(path: Path, frames: int = 8, size: tuple[int, int] = (32, 32), fp
     return path
 
 
+def _pattern(size: str, rate: str) -> list[str]:
+    return ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}", "-t", "2"]
+
+
+H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-pix_fmt", "yuv420p"]
+# the containers, codecs and timings users' own folders hold: name -> ffmpeg output arguments
+CONTAINERS = {
+    "h264_1080p.avi": [*_pattern("1920x1080", "30"), *H264],  # NTU RGB+D's format: B-frames in an AVI
+    "xvid.avi": [*_pattern("160x120", "25"), "-c:v", "mpeg4", "-vtag", "XVID"],
+    "h264.mkv": [*_pattern("160x120", "25"), *H264],
+    "h264.mov": [*_pattern("160x120", "25"), *H264],
+    "vp9.webm": [*_pattern("160x120", "25"), "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"],
+    "ntsc_29.97fps.mp4": [*_pattern("160x120", "30000/1001"), *H264],
+    "12.5fps.mp4": [*_pattern("160x120", "12.5"), *H264],
+    # variable frame rate: 3 frames of every 7 kept, each at its own time
+    "vfr.mkv": [*_pattern("160x120", "30"), "-vf", "select='lt(mod(n\\,7)\\,3)'", "-fps_mode", "vfr", *H264],
+    # a phone's portrait video: stored landscape, shown turned by its rotation metadata
+    "rotated.mp4": None,
+}
+
+
+def make_container(folder: Path, name: str) -> Path:
+    """Write CONTAINERS[name] (2 s of ffmpeg's test pattern) into folder."""
+    out = folder / name
+    run = [ffmpeg_exe(), "-y", "-loglevel", "error", "-nostdin"]
+    if name == "rotated.mp4":
+        plain = make_container(folder, "h264.mov")
+        subprocess.run([*run, "-display_rotation", "90", "-i", str(plain), "-c", "copy", str(out)], check=True)
+    else:
+        subprocess.run([*run, *CONTAINERS[name], str(out)], check=True)
+    return out
+
+
 def load_profile(name: str = "tiny") -> dict:
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     over = yaml.safe_load((ROOT / "tests" / "profiles" / f"{name}.yaml").read_text())

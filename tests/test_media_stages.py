@@ -8,7 +8,7 @@ from src.annotations import StageError, check_survivors
 from src.prepare.frame_store import ClipFrames, extract_all
 from src.media import MediaError, ffmpeg_exe, probe
 from src.prepare.trim import trim_all, trim_clip
-from tests.conftest import make_video, section
+from tests.conftest import CONTAINERS, make_container, make_video, section
 
 
 def test_trim_cuts_exact_segment_resamples_and_drops_audio(tmp_path):
@@ -24,6 +24,18 @@ def test_trim_cuts_exact_segment_resamples_and_drops_audio(tmp_path):
     assert (p.width, p.height) == (24, 16)                   # short side 16, aspect kept
     with av.open(str(out)) as c:
         assert not c.streams.audio
+
+
+@pytest.mark.parametrize("name", CONTAINERS)
+def test_trim_reads_every_container_from_the_start_and_from_within(tmp_path, name):
+    """Every container and codec ffmpeg reads is cut, from 0 s (the whole video, as predict and the folder
+    source ask) and from inside; a rotated phone video comes out upright (portrait)."""
+    src = make_container(tmp_path, name)
+    cfg = section("trim", fps=8, short_side=32)
+    for start, end in ((0.0, probe(src).duration), (0.5, 1.5)):
+        info = trim_clip(src, tmp_path / "cut.mp4", start, end, cfg)
+        assert abs(info["duration"] - (end - start)) <= 0.25 and info["frames"] >= 7, (start, info)
+        assert (info["width"] < info["height"]) == (name == "rotated.mp4"), info
 
 
 def _write_bad_inputs(raw):

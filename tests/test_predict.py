@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from src.predict import Predictor, main
-from tests.conftest import ROOT, make_video
+from tests.conftest import CONTAINERS, ROOT, make_container, make_video
 
 
 @pytest.fixture(scope="module")
@@ -126,3 +126,14 @@ def test_batch_over_a_folder_with_a_broken_file(run, tmp_path):
     broken = df[df.video.str.endswith("broken.mp4")].iloc[0]
     assert broken.error and broken.top1 == ""
     assert (df[df.error == ""].prob1 >= df[df.error == ""].prob2).all()
+
+
+@pytest.mark.parametrize("name", CONTAINERS)
+def test_predict_reads_every_container(run, tmp_path, capsys, name):
+    """A 1920x1080 H.264 AVI (NTU RGB+D's format), MKV, MOV, WebM, odd and variable frame rates, a rotated
+    phone video: predict answers for the whole video."""
+    video = make_container(tmp_path, name)
+    assert main([str(video), "--model", str(run / "models/compare/pose_lstm/seed0.safetensors"), "--json"]) == 0
+    obj = json.loads(capsys.readouterr().out)
+    assert obj["start"] == 0 and obj["end"] == pytest.approx(2.0, abs=0.1)
+    assert sum(obj["probabilities"].values()) == pytest.approx(1, abs=1e-5)

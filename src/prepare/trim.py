@@ -23,27 +23,41 @@ def trim_clip(src: Path, dest: Path, start: float, end: float, cfg: Trim) -> dic
     if end > info.duration + 0.5:
         raise MediaError(f"segment past the end of the video (ends at {end:.2f} s, video is "
                          f"{info.duration:.2f} s)")
-    s = cfg.short_side
-    # keep aspect ratio, short side = s, both sides even for H.264
-    scale = f"scale='if(lte(iw,ih),{s},-2)':'if(lte(iw,ih),-2,{s})'"
     with atomic_path(dest) as tmp:
-        stream = (ffmpeg.input(str(src), ss=f"{start:.3f}")
-                  .output(str(tmp), t=f"{end - start:.3f}", vf=f"fps={cfg.fps},{scale}", an=None,
-                          vcodec="libx264", preset="veryfast", crf=cfg.crf, pix_fmt="yuv420p",
-                          movflags="+faststart", threads=1, f="mp4")
-                  .global_args("-loglevel", "error", "-nostdin"))
         try:
-            stream.run(cmd=ffmpeg_exe(), overwrite_output=True, capture_stdout=True, capture_stderr=True)
-        except ffmpeg.Error as exc:
-            msg = exc.stderr.decode(errors="replace").strip().splitlines()
-            raise MediaError(f"ffmpeg: {msg[-1] if msg else 'failed'}") from exc
-        out = probe(tmp)
-        if out.frames < 1:
-            raise MediaError("trimmed clip has no frames")
+            out = _cut(src, tmp, start, end - start, cfg, input_seek=True)
+        except MediaError:
+            # ffmpeg's fast seek in the input loses every frame of H.264 with B-frames in an AVI (the
+            # container keeps no presentation times) when the cut starts in the first group of pictures:
+            # the output then has no video stream. Seeking in the output decodes from the start instead
+            # (slower, the same frames) and reads every container ffmpeg reads.
+            out = _cut(src, tmp, start, end - start, cfg, input_seek=False)
         if abs(out.duration - (min(end, info.duration) - start)) > 2.0 / cfg.fps + 0.1:
             raise MediaError(f"trimmed clip lasts {out.duration:.2f} s, expected {end - start:.2f} s")
     return dict(frames=out.frames, width=out.width, height=out.height, duration=round(out.duration, 3),
                 bytes=dest.stat().st_size)
+
+
+def _cut(src: Path, tmp: Path, start: float, seconds: float, cfg: Trim, input_seek: bool):
+    """One ffmpeg run: [start, start + seconds) of src at cfg.fps, short side cfg.short_side, no audio."""
+    s = cfg.short_side
+    # keep aspect ratio, short side = s, both sides even for H.264
+    scale = f"scale='if(lte(iw,ih),{s},-2)':'if(lte(iw,ih),-2,{s})'"
+    seek = dict(ss=f"{start:.3f}")
+    stream = (ffmpeg.input(str(src), **(seek if input_seek else {}))
+              .output(str(tmp), **({} if input_seek else seek), t=f"{seconds:.3f}", vf=f"fps={cfg.fps},{scale}",
+                      an=None, vcodec="libx264", preset="veryfast", crf=cfg.crf, pix_fmt="yuv420p",
+                      movflags="+faststart", threads=1, f="mp4")
+              .global_args("-loglevel", "error", "-nostdin"))
+    try:
+        stream.run(cmd=ffmpeg_exe(), overwrite_output=True, capture_stdout=True, capture_stderr=True)
+    except ffmpeg.Error as exc:
+        msg = exc.stderr.decode(errors="replace").strip().splitlines()
+        raise MediaError(f"ffmpeg: {msg[-1] if msg else 'failed'}") from exc
+    out = probe(tmp)  # MediaError "no video stream" when ffmpeg kept no frame
+    if out.frames < 1:
+        raise MediaError("trimmed clip has no frames")
+    return out
 
 
 def _trim_one(row: dict, raw_dir: Path, clips_dir: Path, cfg: Trim) -> dict:
