@@ -17,7 +17,14 @@ that zooms and slides: the motion cue's fallback); `--stored` adds the pose stag
 the frame store (main and shifted, after `dvc repro`). `--detectors` also compares the person detectors the
 front-end could have used, by the share of frames where one of their detections lies on the dancer.
 
+`--real` runs instead on the real-footage set (assets/real: people filmed in crowds, on courts, in rooms, near
+and far, handheld and still; its README names each clip's source and licence), each clip through the pipeline's
+own trim and frame store (trim.fps, frames.short_side, frames.max_frames): per clip the share of frames with a
+pose from MediaPipe alone and from the front-end, and the front-end's cost against MediaPipe alone (no truth:
+on real footage "found" is all there is to compare).
+
     python -m benchmarks.bench_pose [--clips 24] [--detectors] [--stored]
+    python -m benchmarks.bench_pose --real [--repeat 1]
 """
 from __future__ import annotations
 
@@ -25,6 +32,7 @@ import argparse
 import dataclasses
 import time
 from collections import Counter
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -77,6 +85,66 @@ def mediapipe_alone(pose, frames):
         hips.append(None if lm is None else ((lm[23].x + lm[24].x) / 2, (lm[23].y + lm[24].y) / 2))
     pose.reset()
     return hips
+
+
+REAL = Path(__file__).resolve().parents[1] / "assets" / "real"
+
+
+def real_clips(params, folder: Path = REAL, only: list | None = None) -> dict:
+    """{clip name: its frames as the pose stage reads them}: each video of `folder` (or those named in `only`)
+    trimmed whole and stored with the pipeline's own settings (params.trim, params.frames), in a temporary
+    folder."""
+    import tempfile
+
+    from src.media import probe
+    from src.prepare.frame_store import ClipFrames, extract_clip
+    from src.prepare.trim import trim_clip
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="bench-real-") as tmp:
+        for video in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".mp4", ".avi", ".mkv", ".mov",
+                                                                                 ".webm")
+                            and (only is None or p.stem in only)):
+            clip, stored_clip = Path(tmp) / "clip.mp4", Path(tmp) / "frames.mp4"
+            trim_clip(video, clip, 0.0, probe(video).end, params.trim)
+            extract_clip(clip, stored_clip, params.frames)
+            frames = ClipFrames(stored_clip)
+            out[video.stem] = [frames.frame(i) for i in range(len(frames))]
+    return out
+
+
+def real(params, repeat: int) -> None:
+    """Per real clip: poses found by MediaPipe alone and by the front-end, and the front-end's cost."""
+    import mediapipe as mp
+    clips = real_clips(params)
+    alone = mp.solutions.pose.Pose(static_image_mode=params.pose.static_image_mode,
+                                   model_complexity=params.pose.model_complexity,
+                                   min_detection_confidence=params.pose.min_detection_confidence,
+                                   min_tracking_confidence=params.pose.min_tracking_confidence)
+    front = PoseEstimator(params.pose)
+    first = next(iter(clips.values()))
+    front.run(first), mediapipe_alone(alone, first)  # warm-up
+    print(f"{len(clips)} real clips, {params.frames.max_frames} frames each at {params.frames.short_side} px "
+          f"({params.trim.fps} fps before the frame store's sampling)\n")
+    print("| clip | frames | MediaPipe alone | front-end | difference | cue | x MediaPipe |")
+    print("|---|---|---|---|---|---|---|")
+    found_a, found_f, sec_a, sec_f = [], [], 0.0, 0.0
+    for name, frames in clips.items():
+        ta = tf = 0.0
+        for _ in range(repeat):  # alternate, so a slower minute of the machine costs both alike
+            t0 = time.perf_counter()
+            hips = mediapipe_alone(alone, frames)
+            ta += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            res = front.run(frames)
+            tf += time.perf_counter() - t0
+        a = sum(h is not None for h in hips) / len(frames)
+        f = float(res.detected.mean())
+        found_a.append(a), found_f.append(f)
+        sec_a, sec_f = sec_a + ta, sec_f + tf
+        print(f"| {name} | {len(frames)} | {a:.2f} | {f:.2f} | {100 * (f - a):+.0f} | {res.cue} | {tf / ta:.2f} |")
+    worst = min(100 * (f - a) for a, f in zip(found_a, found_f))
+    print(f"| **mean over {len(clips)}** | | **{np.mean(found_a):.3f}** | **{np.mean(found_f):.3f}** | "
+          f"worst {worst:+.0f} | | **{sec_f / sec_a:.2f}** |")
 
 
 def detectors(data, rows: list) -> None:
@@ -132,12 +200,16 @@ def main() -> None:
     ap.add_argument("--detectors", action="store_true", help="also compare the person detectors")
     ap.add_argument("--stored", action="store_true",
                     help="also the pose stage's own stored validation clips (main and shifted; after dvc repro)")
+    ap.add_argument("--real", action="store_true", help="the real-footage set (assets/real) instead")
+    ap.add_argument("--repeat", type=int, default=1, help="--real: runs per clip and front-end, for timing")
     args = ap.parse_args()
     p = load_params()
     import mediapipe as mp
     import torch
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
+    if args.real:
+        return real(p, args.repeat)
     data = {style: rendered(style, args.clips, p.frames.max_frames, p.frames.short_side) for style in STYLES}
     if args.stored:
         from src.prepare.shifted import shifted_params

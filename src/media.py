@@ -53,6 +53,12 @@ class VideoInfo:
     duration: float
     frames: int
     codec: str
+    start: float = 0.0  # where the video stream begins on the file's clock (after an audio lead-in, say)
+
+    @property
+    def end(self) -> float:
+        """Where the video stream ends on the file's clock, the time ffmpeg's -ss and -t count in."""
+        return self.start + self.duration
 
 
 def probe(path: str | Path) -> VideoInfo:
@@ -69,15 +75,18 @@ def probe(path: str | Path) -> VideoInfo:
                 raise MediaError("no video stream")
             st = streams[0]
             fps = float(st.average_rate or st.guessed_rate or 0)
+            start = 0.0
+            if st.start_time is not None and st.time_base is not None:
+                start = max(0.0, float(st.start_time * st.time_base) - (container.start_time or 0) / 1_000_000)
             if st.duration is not None and st.time_base is not None:
                 duration = float(st.duration * st.time_base)
             elif container.duration:
-                duration = container.duration / 1_000_000
+                duration = max(0.0, container.duration / 1_000_000 - start)
             else:
                 duration = 0.0
             frames = st.frames or int(round(duration * fps))
             return VideoInfo(st.codec_context.width, st.codec_context.height, fps, duration, frames,
-                             st.codec_context.name)
+                             st.codec_context.name, round(start, 6))
     except MediaError:
         raise
     except (av.error.FFmpegError, OSError, ValueError) as exc:

@@ -80,12 +80,12 @@ class Predictor:
         s = 0.0 if start is None else float(start)
         if s < 0:
             raise PredictError(f"--start must be >= 0 (got {s})")
-        if s >= info.duration:
-            raise PredictError(f"--start {s:g} is at or past the end of the video ({info.duration:.2f} s)")
-        e = s + duration if duration is not None else end if end is not None else info.duration
+        if s >= info.end:
+            raise PredictError(f"--start {s:g} is at or past the end of the video ({info.end:.2f} s)")
+        e = s + duration if duration is not None else end if end is not None else info.end
         if e <= s:
             raise PredictError(f"--end must be after --start (got start {s:g}, end {e:g})")
-        return s, min(e, info.duration)
+        return s, min(e, info.end)
 
     def predict(self, video: str | Path, start=None, end=None, duration=None, top_k: int = 5,
                 save_clip: str | Path | None = None) -> Prediction:

@@ -34,7 +34,7 @@ def make_video(path: Path, frames: int = 8, size: tuple[int, int] = (32, 32), fp
 
 
 def _pattern(size: str, rate: str) -> list[str]:
-    return ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}", "-t", "2"]
+    return ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={rate}:duration=2"]
 
 
 H264 = ["-c:v", "libx264", "-preset", "ultrafast", "-bf", "2", "-pix_fmt", "yuv420p"]
@@ -51,6 +51,9 @@ CONTAINERS = {
     "vfr.mkv": [*_pattern("160x120", "30"), "-vf", "select='lt(mod(n\\,7)\\,3)'", "-fps_mode", "vfr", *H264],
     # a phone's portrait video: stored landscape, shown turned by its rotation metadata
     "rotated.mp4": None,
+    # sound from 0 s, the picture from 0.8 s (an audio lead-in, common in downloaded and edited videos)
+    "late_video.mp4": ["-f", "lavfi", "-i", "sine=duration=2.8", "-itsoffset", "0.8", *_pattern("160x120", "25"),
+                       "-map", "1:v", "-map", "0:a", *H264, "-c:a", "aac"],
 }
 
 

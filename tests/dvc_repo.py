@@ -13,7 +13,7 @@ from tests.conftest import ROOT, load_profile
 
 # what a run produces or caches; never copied into the test repo
 SKIP = {".venv", ".git", "data", "models", "metrics", "plots", "reports", "mlruns", ".pytest_cache",
-        "lightning_logs"}
+        "lightning_logs", "assets"}
 
 
 def _source_files() -> list[Path]:

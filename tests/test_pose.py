@@ -187,3 +187,35 @@ def test_a_panning_camera_falls_back_to_the_segmenter_and_keeps_the_dancer(estim
         still, still_boxes = rendered(CLASSES[i], f"pan-{i}", "shifted")
         assert not np.allclose(boxes, still_boxes)  # the camera moved the dancer's box
         assert estimator.run(still).cue in ("moving segments", "moving region")
+
+
+@pytest.mark.parametrize("clip", ["fr_hamilton_stage_broadcast", "mmpose_street_pedestrians",
+                                  "sam2_torso_hands_coffee"])
+def test_on_real_footage_the_front_end_keeps_every_pose_mediapipe_alone_finds(estimator, clip):
+    """Real clips (assets/real) where the cues alone found fewer poses than MediaPipe on the whole frame (a
+    broadcast with cuts, a street crowd, a body without a head): the fallback keeps MediaPipe's poses there."""
+    import mediapipe as mp
+
+    from types import SimpleNamespace
+
+    from benchmarks.bench_pose import REAL, mediapipe_alone, real_clips
+    frames = real_clips(SimpleNamespace(trim=section("trim"), frames=section("frames")), REAL, only=[clip])[clip]
+    with mp.solutions.pose.Pose(model_complexity=1) as alone:
+        found_alone = sum(h is not None for h in mediapipe_alone(alone, frames))
+    res = estimator.run(frames)
+    assert found_alone > 0 and res.detected.sum() >= found_alone and res.filled > 0, (res.detected, found_alone)
+
+
+def test_a_whole_frame_pose_on_a_bystander_is_not_kept():
+    """MediaPipe alone's pose fills a frame only on the front-end's person: hips in the box (grown by a
+    quarter) of the front-end's nearest pose; off it, the pose is somebody else's."""
+    from src.prepare.pose import bystander
+
+    def pose(x0, x1):
+        k = np.full((33, 4), np.nan, np.float32)
+        k[:, 0], k[:, 1] = np.linspace(x0, x1, 33), np.linspace(0.2, 0.9, 33)
+        return k
+    front = np.stack([pose(0.4, 0.6), np.full((33, 4), np.nan, np.float32), np.full((33, 4), np.nan, np.float32)])
+    alone = np.stack([pose(0.4, 0.6), pose(0.42, 0.62), pose(0.8, 0.95)])
+    assert bystander(front, alone).tolist() == [False, False, True]
+    assert not bystander(np.full_like(front, np.nan), alone).any()  # no pose of its own: nothing to compare

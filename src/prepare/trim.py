@@ -17,12 +17,12 @@ def trim_clip(src: Path, dest: Path, start: float, end: float, cfg: Trim) -> dic
     info = probe(src)
     if end <= start:
         raise MediaError(f"empty segment: time_end {end} <= time_start {start}")
-    if start >= info.duration:
-        raise MediaError(f"segment past the end of the video (starts at {start:.2f} s, video is "
-                         f"{info.duration:.2f} s)")
-    if end > info.duration + 0.5:
-        raise MediaError(f"segment past the end of the video (ends at {end:.2f} s, video is "
-                         f"{info.duration:.2f} s)")
+    if start >= info.end:
+        raise MediaError(f"segment past the end of the video (starts at {start:.2f} s, video ends at "
+                         f"{info.end:.2f} s)")
+    if end > info.end + 0.5:
+        raise MediaError(f"segment past the end of the video (ends at {end:.2f} s, video ends at "
+                         f"{info.end:.2f} s)")
     with atomic_path(dest) as tmp:
         try:
             out = _cut(src, tmp, start, end - start, cfg, input_seek=True)
@@ -32,8 +32,11 @@ def trim_clip(src: Path, dest: Path, start: float, end: float, cfg: Trim) -> dic
             # the output then has no video stream. Seeking in the output decodes from the start instead
             # (slower, the same frames) and reads every container ffmpeg reads.
             out = _cut(src, tmp, start, end - start, cfg, input_seek=False)
-        if abs(out.duration - (min(end, info.duration) - start)) > 2.0 / cfg.fps + 0.1:
-            raise MediaError(f"trimmed clip lasts {out.duration:.2f} s, expected {end - start:.2f} s")
+        # times are on the file's clock: a video stream that starts late (after an audio lead-in) gives a
+        # shorter cut than asked
+        expected = min(end, info.end) - max(start, info.start)
+        if abs(out.duration - expected) > 2.0 / cfg.fps + 0.1:
+            raise MediaError(f"trimmed clip lasts {out.duration:.2f} s, expected {expected:.2f} s")
     return dict(frames=out.frames, width=out.width, height=out.height, duration=round(out.duration, 3),
                 bytes=dest.stat().st_size)
 

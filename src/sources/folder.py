@@ -53,7 +53,7 @@ def scan_folder(root: Path, classes: tuple) -> tuple[dict[str, list[tuple[str, f
                 skipped.append(dict(path=rel, reason=f"not a video file (expected {', '.join(VIDEO_EXTS)})"))
                 continue
             try:
-                videos[label].append((rel, probe(path).duration))
+                videos[label].append((rel, probe(path).end))
             except MediaError as exc:
                 skipped.append(dict(path=rel, reason=f"unreadable video: {exc}"))
     return videos, skipped
