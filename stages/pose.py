@@ -15,6 +15,9 @@ def main(params: Params) -> None:
     truth = dancer_check(params, manifest)
     finish_clip_stage(report, params, manifest, metrics={"detection_rate": summary["detection_rate"]},
                       workers=params.pose.workers, tracked_person_is_dancer=truth, **summary)
+    if summary["frames_from_whole_frame"]:
+        print(f"[pose] {summary['frames_from_whole_frame']} of {summary['frames_detected']} poses are MediaPipe alone's "
+              f"on the whole frame, where the front-end's cues found nobody")
     if truth:
         print("[pose] tracked person is the labelled dancer in " + ", ".join(
             f"{v['on_dancer_rate']:.1%} of {split} frames" for split, v in truth.items() if v["on_dancer_rate"] is not None))
