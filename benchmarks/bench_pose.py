@@ -77,6 +77,14 @@ def on_box(points, boxes) -> list[bool]:
     return [p is not None and bool(in_boxes(p, b)[0]) for p, b in zip(points, boxes)]
 
 
+def mediapipe_pose(cfg):
+    """MediaPipe Pose alone, with the pose stage's settings (cfg: params.pose)."""
+    import mediapipe as mp
+    return mp.solutions.pose.Pose(static_image_mode=cfg.static_image_mode, model_complexity=cfg.model_complexity,
+                                  min_detection_confidence=cfg.min_detection_confidence,
+                                  min_tracking_confidence=cfg.min_tracking_confidence)
+
+
 def mediapipe_alone(pose, frames):
     hips = []
     for img in frames:
@@ -99,11 +107,11 @@ def real_clips(params, folder: Path = REAL, only: list | None = None) -> dict:
     from src.media import probe
     from src.prepare.frame_store import ClipFrames, extract_clip
     from src.prepare.trim import trim_clip
+    from src.sources.folder import VIDEO_EXTS
     out = {}
     with tempfile.TemporaryDirectory(prefix="bench-real-") as tmp:
-        for video in sorted(p for p in folder.iterdir() if p.suffix.lower() in (".mp4", ".avi", ".mkv", ".mov",
-                                                                                 ".webm")
-                            and (only is None or p.stem in only)):
+        for video in sorted(p for p in folder.iterdir()
+                            if p.suffix.lower() in VIDEO_EXTS and (only is None or p.stem in only)):
             clip, stored_clip = Path(tmp) / "clip.mp4", Path(tmp) / "frames.mp4"
             trim_clip(video, clip, 0.0, probe(video).end, params.trim)
             extract_clip(clip, stored_clip, params.frames)
@@ -114,12 +122,8 @@ def real_clips(params, folder: Path = REAL, only: list | None = None) -> dict:
 
 def real(params, repeat: int) -> None:
     """Per real clip: poses found by MediaPipe alone and by the front-end, and the front-end's cost."""
-    import mediapipe as mp
     clips = real_clips(params)
-    alone = mp.solutions.pose.Pose(static_image_mode=params.pose.static_image_mode,
-                                   model_complexity=params.pose.model_complexity,
-                                   min_detection_confidence=params.pose.min_detection_confidence,
-                                   min_tracking_confidence=params.pose.min_tracking_confidence)
+    alone = mediapipe_pose(params.pose)
     front = PoseEstimator(params.pose)
     first = next(iter(clips.values()))
     front.run(first), mediapipe_alone(alone, first)  # warm-up
@@ -204,7 +208,6 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="--real: runs per clip and front-end, for timing")
     args = ap.parse_args()
     p = load_params()
-    import mediapipe as mp
     import torch
     torch.set_num_threads(1)
     cv2.setNumThreads(1)
@@ -217,10 +220,7 @@ def main() -> None:
         data["stored-shifted"] = stored(shifted_params(p), "val", 8 * args.clips // 3)
     estimators = {"segmenter": PoseEstimator(dataclasses.replace(p.pose, motion_cue=False)),
                   "motion": PoseEstimator(p.pose)}
-    alone = mp.solutions.pose.Pose(static_image_mode=p.pose.static_image_mode,
-                                   model_complexity=p.pose.model_complexity,
-                                   min_detection_confidence=p.pose.min_detection_confidence,
-                                   min_tracking_confidence=p.pose.min_tracking_confidence)
+    alone = mediapipe_pose(p.pose)
     for est in estimators.values():  # warm-up
         est.run(data["train"][0][0])
     mediapipe_alone(alone, data["train"][0][0])
