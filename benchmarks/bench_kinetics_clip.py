@@ -21,7 +21,7 @@ import numpy as np
 from src.config import load_params
 from src.media import ffmpeg_exe
 from src.prepare.frame_store import extract_clip
-from src.prepare.pose import PoseEstimator
+from src.prepare.pose_estimator import PoseEstimator
 from src.prepare.frame_store import ClipFrames
 from src.prepare.trim import trim_clip
 from src.sources.cartoon import render_frames

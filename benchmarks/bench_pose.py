@@ -39,7 +39,8 @@ import numpy as np
 
 from src.config import load_params
 from src.prepare.frame_store import resize_short_side
-from src.prepare.pose import PoseEstimator, in_boxes
+from src.prepare.people import in_boxes
+from src.prepare.pose_estimator import PoseEstimator
 from src.sources.cartoon import CLASSES, STYLES, scene
 
 
@@ -73,7 +74,7 @@ def stored(params, split: str, clips: int):
 
 
 def on_box(points, boxes) -> list[bool]:
-    """Per frame: a point (None where there is none) on the dancer's box (src/prepare/pose.py: in_boxes)."""
+    """Per frame: a point (None where there is none) on the dancer's box (src/prepare/people.py: in_boxes)."""
     return [p is not None and bool(in_boxes(p, b)[0]) for p, b in zip(points, boxes)]
 
 
@@ -156,7 +157,7 @@ def detectors(data, rows: list) -> None:
     import mediapipe as mp
 
     from src.prepare.person_detector import PersonDetector
-    from src.prepare.pose import find_people
+    from src.prepare.people import find_people
     blaze = PersonDetector()
     face = mp.solutions.face_detection.FaceDetection(model_selection=1, min_detection_confidence=0.5)
     seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=1)

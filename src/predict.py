@@ -134,7 +134,7 @@ class Predictor:
 
     def _pose_estimator(self):
         if self._pose is None:
-            from src.prepare.pose import PoseEstimator
+            from src.prepare.pose_estimator import PoseEstimator
             self._pose = PoseEstimator(self.pose_cfg)
         return self._pose
 

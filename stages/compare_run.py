@@ -1,8 +1,9 @@
 """compare_run: train one (model, seed) run of the comparison, then test it, in one process.
 
-One stage, not a train stage and an evaluate stage: the second process paid torch's, the models' and MLflow's
-imports and the clips' decoding again (about 10 s a model; benchmarks/bench_overhead.py). DVC still caches
-each (model, seed) run on its own.
+One stage, not a train stage and an evaluate stage: a second process paid the interpreter's start, torch's, the
+models' and MLflow's imports and MLflow's set-up again (about 10 s a model; benchmarks/bench_overhead.py). It
+saves no decoding: training reads the training and validation clips, the test reads the test and shifted ones,
+as two stages would. DVC still caches each (model, seed) run on its own.
 """
 import argparse
 

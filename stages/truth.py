@@ -16,9 +16,9 @@ from tqdm import tqdm
 from src.annotations import read_annotations
 from src.config import Params, load_params
 from src.errors import run_cli
-from src.prepare.pose import load_pose, save_pose
+from src.prepare.pose_store import load_pose, save_pose
 from src.prepare.shifted import shifted_params
-from src.truth import landmark_error, stored_keypoints
+from src.sources.truth import landmark_error, stored_keypoints
 from src.utils import StageReport, write_csv, write_json
 
 MANIFEST = "manifest.csv"

@@ -3,8 +3,9 @@ rendered clips where the renderer says where the labelled dancer is among other 
 import numpy as np
 import pytest
 
-from src.prepare.pose import PoseEstimator, choose_track, find_people, link_tracks, load_pose, load_track, \
-    save_pose
+from src.prepare.people import choose_track, find_people, link_tracks
+from src.prepare.pose_estimator import PoseEstimator
+from src.prepare.pose_store import load_pose, load_track, save_pose
 from tests.conftest import section
 
 
@@ -26,8 +27,8 @@ def rendered(label: str, clip_id: str, style: str = "train", frames: int = 12):
 
 
 def _on_dancer(res, boxes) -> tuple[int, int]:
-    """(frames with a pose, those whose hip centre lies on the dancer's box: src/prepare/pose.py in_boxes)."""
-    from src.prepare.pose import in_boxes
+    """(frames with a pose, those whose hip centre lies on the dancer's box: src/prepare/people.py in_boxes)."""
+    from src.prepare.people import in_boxes
     hips = res.keypoints[res.detected][:, [23, 24], :2].mean(1)
     return int(res.detected.sum()), int(in_boxes(hips, boxes[res.detected]).sum()) if res.detected.any() else 0
 
@@ -121,7 +122,7 @@ def test_a_crowd_with_no_dancer_is_recorded(estimator):
 
 def test_model_not_shipped_offline_is_a_clear_param_error():
     from src.config import ParamError
-    from src.prepare.pose import check_model_available
+    from src.prepare.pose_estimator import check_model_available
     check_model_available(1)
     with pytest.raises(ParamError, match="pose.model_complexity=2 .*pose_landmark_heavy.tflite"):
         check_model_available(2)
@@ -130,7 +131,7 @@ def test_model_not_shipped_offline_is_a_clear_param_error():
 def test_stabilise_undoes_a_camera_shift_and_motion_is_the_mover_only():
     """A textured scene shifted by the camera, with a square moving across it: the shift is measured to a
     fraction of a pixel, and once undone only the square moves."""
-    from src.prepare.pose import motion_masks, stabilise
+    from src.prepare.motion_cue import motion_masks, stabilise
     rng = np.random.default_rng(0)
     scene = (rng.random((160, 220, 3)) * 255).astype(np.uint8)
     frames, shifts = [], [(0, 0), (3, -2), (-2, 1), (1, 3), (4, 0), (-3, -3)]
@@ -175,7 +176,7 @@ def test_a_panning_camera_falls_back_to_the_segmenter_and_keeps_the_dancer(estim
     """The same dancer and scene filmed by a camera that zooms and slides (the renderer's "panning" style): a
     shift cannot undo a zoom, so the front-end says so and follows the segmenter's people alone, and its poses
     stay on the dancer; with the camera still, the motion cue is used."""
-    from src.prepare.pose import MAX_MOVING, motion_masks
+    from src.prepare.motion_cue import MAX_MOVING, motion_masks
     from src.sources.cartoon import CLASSES
     for i in (3, 5):
         frames, boxes = rendered(CLASSES[i], f"pan-{i}", "panning")
@@ -209,7 +210,7 @@ def test_on_real_footage_the_front_end_keeps_every_pose_mediapipe_alone_finds(es
 def test_a_whole_frame_pose_on_a_bystander_is_not_kept():
     """MediaPipe alone's pose fills a frame only on the front-end's person: hips in the box (grown by a
     quarter) of the front-end's nearest pose; off it, the pose is somebody else's."""
-    from src.prepare.pose import bystander
+    from src.prepare.pose_estimator import bystander
 
     def pose(x0, x1):
         k = np.full((33, 4), np.nan, np.float32)

@@ -3,7 +3,7 @@ import cv2
 import numpy as np
 
 from src.sources.cartoon import dancer_boxes, render_frames
-from src.truth import SWAP, dancer_keypoints, landmark_error
+from src.sources.truth import SWAP, dancer_keypoints, landmark_error
 
 W, H, FPS = 256, 192, 8
 CLIPS = [("syn-belly-dancing-003", "belly dancing"), ("syn-dancing-ballet-001", "dancing ballet"),

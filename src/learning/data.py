@@ -27,7 +27,7 @@ from src.annotations import MANIFEST
 from src.config import Params
 from src.models.registry import InputSpec
 from src.prepare.frame_store import ClipFrames
-from src.prepare.pose import load_pose
+from src.prepare.pose_store import load_pose
 
 # MediaPipe joint pairs (left, right) swapped by a horizontal flip
 POSE_FLIP = [(1, 4), (2, 5), (3, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16), (17, 18), (19, 20),
@@ -345,9 +345,8 @@ def make_dataset(params: Params, spec: InputSpec, classes: list[str], split: str
     instead of an error when the split is empty.
     """
     if spec.kind == "fusion":
-        rgb, pose = (make_dataset(params, InputSpec(**{k: tuple(v) if isinstance(v, list) else v
-                                                       for k, v in part.items()}), classes, split, missing_ok,
-                                  rows, train)
+        from src.learning.checkpoint import spec_from_dict
+        rgb, pose = (make_dataset(params, spec_from_dict(part), classes, split, missing_ok, rows, train)
                      for part in spec.parts)
         return FusionDataset(rgb, pose) if rgb is not None and pose is not None else None
     if split in ("shifted", "shifted_val"):

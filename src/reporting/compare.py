@@ -184,15 +184,16 @@ def verdict(test: dict, too_few: bool) -> dict:
         outcome = "beats"
         lo, hi = sorted(abs(c) for c in test["ci"])
         words = (f"{winner} beats {loser} by {abs(test['diff']):.3f} (95% CI [{lo:.3f}, {hi:.3f}], "
-                 f"p {_p(test['p_holm'])})")
+                 f"p {p_text(test['p_holm'])})")
     else:
         outcome, words = "no_difference", (f"no significant difference between {test['a']} and {test['b']} "
                                            f"(difference {test['diff']:+.3f}, 95% CI [{test['ci'][0]:+.3f}, "
-                                           f"{test['ci'][1]:+.3f}], p {_p(test['p_holm'])})")
+                                           f"{test['ci'][1]:+.3f}], p {p_text(test['p_holm'])})")
     return {**test, "outcome": outcome, "verdict": words}
 
 
-def _p(p: float) -> str:
+def p_text(p: float) -> str:
+    """A p-value as the reports print it ("= 0.042", "< 0.001")."""
     return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from src.reporting.compare import FAMILIES, Runs, _p
+from src.reporting.compare import FAMILIES, Runs, p_text
 from src.utils import atomic_path, timings_path
 
 FAMILY_COLORS = {"temporal": "tab:blue", "frame": "tab:orange", "pose": "tab:green"}
@@ -91,7 +91,7 @@ def markdown(a: dict, figures: dict[str, str], seeds: list[int]) -> str:
                   "|---|---|---|---|---|---|---|"]
         for t in a["ablation"]:
             lines.append(f"| {t['model']} | {t['split']} | {t['mediapipe_top1']:.3f} | {t['truth_top1']:.3f} | "
-                         f"{t['diff']:+.3f} | [{t['ci'][0]:+.3f}, {t['ci'][1]:+.3f}] | {_p(t['p_holm'])} |")
+                         f"{t['diff']:+.3f} | [{t['ci'][0]:+.3f}, {t['ci'][1]:+.3f}] | {p_text(t['p_holm'])} |")
         lines += [""] + [f"- {t['split']}: {t['verdict']}" for t in a["ablation"]]
     lines += ["", "## Pictures", ""]
     captions = {"cost": "Accuracy against cost (error bars: 95% intervals)",
@@ -214,7 +214,7 @@ def strip(frames: np.ndarray, kps: np.ndarray | None, n: int = 5) -> np.ndarray:
 
 def _clip(frames_dir: Path, pose_dir: Path, clip_id: str):
     from src.prepare.frame_store import ClipFrames
-    from src.prepare.pose import load_pose
+    from src.prepare.pose_store import load_pose
     clip = ClipFrames(frames_dir / f"{clip_id}.mp4")
     frames = clip.frames(range(len(clip)))
     pose = pose_dir / f"{clip_id}.npz"
