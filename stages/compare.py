@@ -4,7 +4,7 @@ from src.config import Params, load_params
 from src.errors import run_cli
 from src.reporting.compare import ablation, analyse, curated, load_runs
 from src.reporting.report import write_plot_data, write_report
-from src.reporting.tracking import comparison_run
+from src.reporting.champion import comparison_run
 from src.utils import read_figures, write_figures, write_json
 
 

@@ -5,7 +5,8 @@ DVC runs `dvc exp run --temp` and queued experiments in a temporary copy of the 
 tells the stages where the real root is (DVC_ROOT), so their runs land in the same store as the
 workspace's instead of vanishing with the copy. Every run is tagged with the DVC experiment and
 stage that made it and has a unique, readable name. The comparison is a parent run with the model
-runs nested under it, and its winner is registered in the Model Registry under the alias `champion`.
+runs nested under it, and its winner is registered in the Model Registry under the alias `champion`
+(src/reporting/champion.py).
 
 Browse with: mlflow ui --backend-store-uri sqlite:///mlruns/mlflow.db
 """
@@ -93,24 +94,27 @@ def new_run(params, what: str, **tags):
     return c, c.create_run(exp.experiment_id, run_name=unique_run_name(what), tags=run_tags(**tags)).info.run_id
 
 
-def log_checkpoint_model(params, run_id: str, code_file: Path, checkpoint: Path, example, output) -> str:
-    """Log a run's checkpoint as an MLflow model "from code" (`code_file`, see src/learning/mlflow_model.py),
-    with signature and input example, so `mlflow.pyfunc.load_model` loads it and `mlflow models serve` serves
-    it without anything being pickled; returns its URI."""
+def log_checkpoint_model(params, run_id: str, code_file: Path, checkpoint: Path, example=None, output=None,
+                         name: str = "model", requirements: tuple = ()) -> str:
+    """Log a run's checkpoint as an MLflow model "from code" (`code_file`: src/learning/mlflow_model.py, its
+    signature and input example from `example` and `output`; or a file whose `predict` has type hints, which
+    MLflow reads the signature from), so `mlflow.pyfunc.load_model` loads it and `mlflow models serve` serves
+    it without anything being pickled; returns its URI (`models:/<model_id>`)."""
     import mlflow
     import mlflow.pyfunc
     import torch
     from mlflow.models import infer_signature
     mlflow.set_tracking_uri(tracking_uri(params.paths.mlruns))
-    x = {k: v.numpy() for k, v in example.items()} if isinstance(example, dict) else example.numpy()
-    signature = infer_signature(x, output)
+    typed = {}
+    if example is not None:
+        x = {k: v.numpy() for k, v in example.items()} if isinstance(example, dict) else example.numpy()
+        typed = dict(signature=infer_signature(x, output), input_example=x)
     requirements = [f"torch=={torch.__version__.split('+')[0]}", "torchvision", "transformers", "pytorchvideo",
-                    "safetensors", "mlflow"]
+                    "safetensors", "mlflow", *requirements]
     with mlflow.start_run(run_id=run_id):
-        info = mlflow.pyfunc.log_model(name="model", python_model=str(code_file),
-                                       artifacts={"checkpoint": str(checkpoint)}, signature=signature,
-                                       input_example=x, pip_requirements=requirements,
-                                       code_paths=[str(Path(__file__).resolve().parents[1])])
+        info = mlflow.pyfunc.log_model(name=name, python_model=str(code_file),
+                                       artifacts={"checkpoint": str(checkpoint)}, pip_requirements=requirements,
+                                       code_paths=[str(Path(__file__).resolve().parents[1])], **typed)
     return info.model_uri
 
 
@@ -136,28 +140,3 @@ def training_run(params, checkpoint: Path) -> dict:
     m = runs[0].data.metrics
     return dict(mlflow_run_id=runs[0].info.run_id, train_seconds=m.get("train_seconds"),
                 train_clips_per_s=m.get("train_clips_per_s"), loader_clips_per_s=m.get("loader_clips_per_s"))
-
-
-def comparison_run(params, runs: dict[str, list[str]], best: str, figures: dict) -> str:
-    """One parent run for the comparison: the model runs nested under it, its figures logged, and the best
-    model registered as REGISTERED_MODEL@champion. runs: model -> MLflow run ids (one per seed)."""
-    c, pid = new_run(params, "comparison", kind="comparison", best_model=best)
-    for model, ids in runs.items():
-        for rid in ids:
-            if rid:
-                c.set_tag(rid, "mlflow.parentRunId", pid)  # how MLflow nests a run under another
-    for k, v in flatten(figures).items():
-        if isinstance(v, (int, float)) and not isinstance(v, bool):
-            c.log_metric(pid, k, float(v))
-    champion = runs[best][0]
-    if champion:
-        try:
-            c.get_registered_model(REGISTERED_MODEL)
-        except Exception:
-            c.create_registered_model(REGISTERED_MODEL)
-        version = c.create_model_version(REGISTERED_MODEL, f"runs:/{champion}/model", run_id=champion,
-                                         tags=run_tags(model=best))
-        c.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, version.version)
-        c.set_tag(pid, "champion_version", version.version)
-    c.set_terminated(pid)
-    return pid
