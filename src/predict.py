@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -22,6 +23,9 @@ from pathlib import Path
 import numpy as np
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
+# 8K UHD: a larger frame is decoded at full size before the pipeline shrinks it to frames.short_side, which only
+# costs memory (a served model would take it from any request)
+MAX_PIXELS = 7680 * 4320
 
 
 class PredictError(RuntimeError):
@@ -75,6 +79,9 @@ class Predictor:
             raise PredictError(f"{video}: unsupported file type {video.suffix or '(none)'}; expected one of "
                                f"{', '.join(VIDEO_EXTENSIONS)}")
         info = probe(video)  # MediaError: zero-byte, unreadable, no video stream
+        if info.width * info.height > MAX_PIXELS:
+            raise PredictError(f"{video}: frames of {info.width}x{info.height} are larger than the "
+                               f"{MAX_PIXELS:,} pixels (8K) read here")
         if info.duration <= 0:
             raise PredictError(f"{video}: the video has no duration")
         s = 0.0 if start is None else float(start)
@@ -139,6 +146,18 @@ class Predictor:
         return self._pose
 
 
+def keep_native_logs_out() -> None:
+    """Descriptor 2 to /dev/null, Python's stderr (errors, warnings, progress bars) to a copy of it: MediaPipe's
+    C++ side writes log lines straight to descriptor 2 (`W0000 ... inference_feedback_manager.cc ... Disabling
+    support for feedback tensors`), some from its own threads after a call has returned, and GLOG_minloglevel
+    does not silence them. The pose stage's workers send descriptor 2 to /dev/null too (src/prepare/pose.py)."""
+    sys.stderr.flush()
+    sys.stderr = os.fdopen(os.dup(2), "w", buffering=1, errors="backslashreplace")
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def list_videos(inputs: list[str]) -> list[Path]:
     """Expand folders (their video files, sorted) and keep explicit files as given."""
     out = []
@@ -166,7 +185,7 @@ def predict_batch(predictor: Predictor, videos: list[Path], output: Path, top_k:
             if pred.detection_rate is not None:
                 row["pose_detection_rate"] = round(pred.detection_rate, 4)
             row["error"] = ""
-        except _expected_errors() as exc:
+        except expected_errors() as exc:
             row["error"] = str(exc)
             failed += 1
         rows.append(row)
@@ -177,7 +196,8 @@ def predict_batch(predictor: Predictor, videos: list[Path], output: Path, top_k:
     return len(rows) - failed, failed
 
 
-def _expected_errors():
+def expected_errors() -> tuple:
+    """The errors of a bad input or checkpoint: one line for the user (exit status 2, a 400 when served)."""
     from src.learning.checkpoint import CheckpointError
     from src.media import MediaError
     return (PredictError, MediaError, CheckpointError)
@@ -227,10 +247,11 @@ def main(argv=None) -> int:
         ok, failed = predict_batch(predictor, videos, Path(args.output), args.top_k)
         print(f"[predict] {ok} videos ok, {failed} failed; predictions in {args.output}")
         return 0 if ok else 1
-    except _expected_errors() as exc:
+    except expected_errors() as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
 if __name__ == "__main__":
+    keep_native_logs_out()  # the command line only: a caller's own stderr (tests, notebooks) is left alone
     sys.exit(main())

@@ -1,7 +1,11 @@
-"""compare: every (model, seed) run of the comparison, with intervals, paired tests, a verdict and pictures."""
+"""compare: every (model, seed) run of the comparison, with intervals, paired tests, a verdict and pictures; the
+winner registered in MLflow's Model Registry (src/reporting/champion.py)."""
+from pathlib import Path
+
 from src.annotations import read_classes, read_order_pairs
 from src.config import Params, load_params
 from src.errors import run_cli
+from src.learning.runs import RunPaths, comparison_params
 from src.reporting.compare import ablation, analyse, curated, load_runs
 from src.reporting.report import write_plot_data, write_report
 from src.reporting.champion import comparison_run
@@ -31,7 +35,10 @@ def main(params: Params) -> dict:
     write_plot_data(analysis, params.paths.plots / "history", params.paths.plots / "curves", c.seeds[0])
     run_ids = {n: [read_figures(runs_root / n / f"seed{s}" / "train.json", params.paths.reports).get("mlflow_run_id") for s in c.seeds]
                for n in runs}
-    comparison_run(params, run_ids, analysis["best_model"], curated(analysis))
+    # the winner's first seed is registered; src/serving.py answers videos with it (a file MLflow runs)
+    champion = RunPaths(comparison_params(params, analysis["best_model"], c.seeds[0]), compare=True).checkpoint
+    comparison_run(params, run_ids, analysis["best_model"], curated(analysis), champion,
+                   Path(__file__).resolve().parents[1] / "src" / "serving.py")
     best = analysis["models"][analysis["best_model"]]["top1"]
     print(f"[compare] {len(runs)} models x {len(c.seeds)} seed(s); best {analysis['best_model']} (top-1 "
           f"{best['mean']:.3f}, 95% CI [{best['ci'][0]:.3f}, {best['ci'][1]:.3f}]); report in "

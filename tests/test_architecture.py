@@ -14,7 +14,7 @@ LAYERS = [
     ("prepare", ["src.prepare"]),
     ("reporting", ["src.reporting"]),
     ("learning", ["src.learning"]),
-    ("apps", ["src.predict", "stages", "benchmarks"]),
+    ("apps", ["src.predict", "src.serving", "stages", "benchmarks"]),
 ]
 
 

@@ -2,10 +2,13 @@
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from tests.conftest import ROOT
 
 
 def ran(log: str) -> list[str]:
@@ -176,8 +179,12 @@ def test_comparison_is_a_parent_run_and_the_winner_is_the_champion(repo):
     children = client.search_runs([exp.experiment_id],
                                   filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
     assert {c.data.tags["model"] for c in children} == {"frame_cnn", "pose_lstm", "fusion"}
+    # the winner twice: its run's own model (tensors in), and the video model logged under the comparison
+    tensors = client.get_model_version_by_alias("video-action-recognition-tensors", "champion")
+    assert tensors.run_id in {c.info.run_id for c in children}
     champion = client.get_model_version_by_alias("video-action-recognition", "champion")
-    assert champion.run_id in {c.info.run_id for c in children}
+    assert champion.run_id == parent.info.run_id and champion.tags["model"] == tensors.tags["model"] == \
+        parent.data.tags["best_model"]
     assert all(c.data.tags["dvc_experiment"] == "workspace" for c in children)
     assert len({c.info.run_name for c in children}) == len(children)
 
@@ -300,3 +307,15 @@ def test_a_training_stage_killed_and_rerun_writes_the_same_checkpoint_bytes(repo
         proc.wait()
     assert not ckpt.exists() and not list(ckpt.parent.glob(".tmp-*"))
     assert train() == uninterrupted
+
+
+def test_plots_show_leaves_git_status_clean(repo):
+    """The documented workflow (`dvc repro`, then `dvc plots show`) leaves nothing untracked: dvc_plots/ is
+    ignored."""
+    r, _ = repo
+    template = ROOT / ".dvc/plots/offline.html"  # written by `make setup` (src/reporting/plots_page.py)
+    assert template.exists(), "run `make setup` (it writes the offline plots template)"
+    shutil.copy(template, r.path / ".dvc/plots/offline.html")
+    r.dvc("plots", "show")
+    assert (r.path / "dvc_plots/index.html").exists()
+    assert "dvc_plots" not in r.git("status", "--porcelain")
