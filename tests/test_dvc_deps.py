@@ -14,12 +14,17 @@ def stage_deps() -> dict[str, tuple[str, list[str]]]:
     return {name: (s["cmd"], [d for d in s.get("deps", []) if isinstance(d, str)]) for name, s in stages.items()}
 
 
+# a stage that logs a model "from code" runs that file's code too, later, wherever MLflow loads the model: the
+# compare stage registers src/serving.py as the served champion, so an edit to what it runs registers it anew
+LOGS_MODEL_FROM = {"stages.compare": ("src.serving",)}
+
+
 def imported_files(cmd: str, g: dict) -> set[str]:
     m = re.search(r"python -m ([\w.]+)", cmd)
     assert m, f"cannot read the module of {cmd!r}"
     modules = all_modules()
-    return {modules[mod].relative_to(ROOT).as_posix() for mod in closure(m.group(1), g)
-            if not is_docstring_only(modules[mod])}
+    runs = set().union(*(closure(mod, g) for mod in (m.group(1), *LOGS_MODEL_FROM.get(m.group(1), ()))))
+    return {modules[mod].relative_to(ROOT).as_posix() for mod in runs if not is_docstring_only(modules[mod])}
 
 
 def missing_deps(cmd: str, deps: list[str], g: dict) -> list[str]:
