@@ -4,7 +4,7 @@ A model "from code" (as src/learning/mlflow_model.py): MLflow runs this file to 
 reads the checkpoint logged beside it (safetensors), so nothing is pickled. It answers with
 `src.predict.Predictor`, the code `python -m src.predict` runs (trim, frame store, the pose front-end for pose
 models, the checkpoint's recorded settings), so the server and the command line give the same answer for the
-same file. src/reporting/tracking.py logs it for the comparison's winner and registers it as
+same file. src/reporting/champion.py logs it for the comparison's winner and registers it as
 `video-action-recognition@champion`.
 
 One request per video: `{"inputs": [{"video": "<the file's bytes, base64>", "top_k": 3}]}`, or `"path"` instead
@@ -22,9 +22,8 @@ from typing import Optional
 
 import mlflow
 import pydantic
+from mlflow.exceptions import MlflowException
 from mlflow.pyfunc import PythonModel
-
-FIELDS = ("video", "path", "top_k", "start", "end")
 
 
 class VideoRequest(pydantic.BaseModel):
@@ -38,9 +37,8 @@ class VideoRequest(pydantic.BaseModel):
     end: Optional[float] = None
 
 
-def bad_request(message: str):
+def bad_request(message: str) -> MlflowException:
     """The exception MLflow's scoring server answers with status 400 and this message."""
-    from mlflow.exceptions import MlflowException
     return MlflowException.invalid_parameter_value(message)
 
 
@@ -56,7 +54,7 @@ class VideoModel(PythonModel):
         """src.predict's answer (Prediction.as_dict) for one request; bad input raises bad_request."""
         from src.predict import expected_errors
         if r.model_extra:
-            raise bad_request(f"unknown field(s) {', '.join(sorted(r.model_extra))}; allowed: {', '.join(FIELDS)}")
+            raise bad_request(f"unknown field(s) {', '.join(sorted(r.model_extra))}; allowed: {', '.join(VideoRequest.model_fields)}")
         if (r.video is None) == (r.path is None):
             raise bad_request("give one of video (the file's bytes, base64) or path (a file the server can read)")
         top_k = 5 if r.top_k is None else r.top_k
