@@ -11,6 +11,7 @@ accuracy on them, so no learning code depends on one data source). Every later f
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pandas as pd
@@ -28,8 +29,53 @@ class StageError(UserError, RuntimeError):
     """A stage cannot produce a usable output (too few clips survived, bad input table)."""
 
 
+# what a clip id (and so a file name under every stage's folder) may be: no separator, no leading dot, not `..`
+ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,199}")
+INVALID_ID = "invalid id"
+MAX_NAME = 100  # a class name is a label in tables, plots and file names, not a paragraph
+
+
 def clip_id(youtube_id: str, time_start: float, time_end: float) -> str:
     return f"{youtube_id}_{int(time_start):06d}_{int(time_end):06d}"
+
+
+def valid_id(text: str) -> bool:
+    """A clip id built from external data (an annotation row) that can name a file inside its folder."""
+    return isinstance(text, str) and ID.fullmatch(text) is not None
+
+
+def confined(folder: str | Path, name: str) -> Path:
+    """folder/name, refused unless name is a valid id-like file name that resolves inside folder."""
+    path = Path(folder) / name
+    if not valid_id(name) or path.resolve().parent != Path(folder).resolve():
+        raise StageError(f"{INVALID_ID} {shown(name)!s}: a file name under {folder} must match {ID.pattern}")
+    return path
+
+
+def name_problem(name: str) -> str:
+    """Why a class name cannot be used ("" when it can): names reach classes.txt (one per line), the terminal,
+    markdown and the HTML plots page, whose data DVC inlines into a <script> unescaped."""
+    if not isinstance(name, str) or not name.strip():
+        return "is empty"
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp") for ch in name):
+        return "holds a control character (tab, newline, escape sequence)"
+    if "<" in name or ">" in name:
+        return "holds < or > (the plots page would read it as HTML)"
+    if len(name) > MAX_NAME:
+        return f"is {len(name)} characters long (at most {MAX_NAME})"
+    return ""
+
+
+def shown(text) -> str:
+    """text with non-printable characters escaped (\\x1b, \\t, \\n): safe to print to a terminal."""
+    text = str(text)
+    return text if text.isprintable() else "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text)
+
+
+def md(text) -> str:
+    """text for a markdown table or line: printable, and the characters markdown or HTML would read escaped."""
+    return re.sub(r"([\\`*_\[\]<>|&])", r"\\\1", shown(text))
 
 
 def safe_name(text: str) -> str:
@@ -40,6 +86,9 @@ def safe_name(text: str) -> str:
 def write_annotations(folder: str | Path, df: pd.DataFrame, classes: list[str],
                       order_pairs: list | tuple = ()) -> None:
     folder = Path(folder)
+    bad = {c: name_problem(c) for c in classes if name_problem(c)}
+    if bad:
+        raise StageError("class name(s) refused: " + "; ".join(f"{shown(c)!r} {why}" for c, why in bad.items()))
     for split in SPLITS:
         extra = [c for c in df.columns if c not in COLUMNS]  # e.g. the folder source's `source` path
         write_csv(folder / f"{split}.csv", df[df["split"] == split][COLUMNS + extra])

@@ -191,6 +191,8 @@ class Data(Section):
     folder: str = rule()
     segments: Optional[str] = rule()
     order_pairs: tuple = rule(check=_pairs, help="pairs of classes only the order of events separates")
+    max_malformed_ratio: float = rule(ge=0, le=1, help="fetch fails when more annotation rows than this share are "
+                                                       "malformed (each one is skipped and counted)")
 
 
 @section("synthetic")

@@ -6,6 +6,7 @@ needed; it ships no ffprobe, so probing goes through PyAV's libav instead.
 from __future__ import annotations
 
 import functools
+import errno
 import itertools
 import os
 from dataclasses import dataclass
@@ -109,6 +110,15 @@ def decode_frames(path: str | Path):
         raise MediaError(f"decode error: {exc}") from exc
 
 
+def ffmpeg_failure(message: str, path: str | Path) -> Exception:
+    """ffmpeg's last error line as an exception: OSError (with its errno and the path it wrote) when the disk
+    is full or read-only, so the stage ends with one line (src/errors.py) instead of failing every clip."""
+    for code in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        if os.strerror(code) in message:
+            return OSError(code, os.strerror(code), str(path))
+    return MediaError(message)
+
+
 def encode_h264(path: str | Path, frames_rgb: Iterable[np.ndarray], fps: float, crf: int) -> int:
     """Encode RGB frames to an H.264 mp4 through the bundled ffmpeg (single-threaded x264), atomically;
     returns bytes written.
@@ -138,7 +148,7 @@ def encode_h264(path: str | Path, frames_rgb: Iterable[np.ndarray], fps: float, 
             pass
         err = proc.stderr.read().decode(errors="replace").strip()
         if proc.wait() != 0:
-            raise MediaError(f"ffmpeg encode failed: {err.splitlines()[-1] if err else proc.returncode}")
+            raise ffmpeg_failure(f"ffmpeg encode failed: {err.splitlines()[-1] if err else proc.returncode}", path)
     return path.stat().st_size
 
 

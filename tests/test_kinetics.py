@@ -30,8 +30,8 @@ HEADER = "label,youtube_id,time_start,time_end,split\n"
 
 
 def kinetics_csv(split: str, per_class: int) -> str:
-    rows = [f'"{c}",{c[:3].replace(" ", "")}{split[0]}{i:03d},{10 * i},{10 * i + 10},{split}\n'
-            for c in DANCE + OTHER for i in range(per_class)]
+    rows = [f'"{c}",Kin-{c[:3].replace(" ", "")}{split[0]}{i:03d},{10 * i},{10 * i + 10},{split}\n'
+            for c in DANCE + OTHER for i in range(per_class)]  # 11 characters, as YouTube's ids
     return HEADER + "".join(rows)
 
 
@@ -118,19 +118,42 @@ def test_bad_annotation_input_names_the_param_or_url(tiny_params, server, change
         fetch_annotations(p)
 
 
-@pytest.mark.parametrize("body, message", [
-    ("label,youtube_id,time_start\nx,a,1\n", "missing column.*time_end"),
-    (HEADER + '"tap dancing",abc,0,10,train\n"tap dancing",abd,zero,10,train\n', "malformed row 3"),
-    (HEADER + '"tap dancing",abc,10,5,train\n', "malformed row 2: time_end <= time_start"),
-])
-def test_bad_csv_names_the_file_and_row(tiny_params, server, body, message):
+def test_bad_csv_names_the_file(tiny_params, server):
     from src.sources import fetch_annotations
+    server.routes["/csv/train.csv"] = Route(b"label,youtube_id,time_start\nx,a,1\n", "text/csv")
+    server.routes["/csv/val.csv"] = Route(kinetics_csv("validate", 4).encode(), "text/csv")
+    p = kinetics_params(tiny_params, server)
+    p = dataclasses.replace(p, kinetics=dataclasses.replace(p.kinetics, annotations="csv"))
+    with pytest.raises(StageError, match="train.csv: missing column.*time_end"):
+        fetch_annotations(p)
+
+
+# hostile rows: each is skipped and counted by its reason, and never becomes a path
+HOSTILE = {"../../../../../tmp/x": "invalid id", "a/b/c/d/e/f": "invalid id", "Kin-tap0000\x1b": "invalid id",
+           "..": "invalid id", "abc": "invalid id"}
+
+
+def test_malformed_rows_are_skipped_counted_and_bounded_by_the_threshold(tiny_params, server, tmp_path):
+    from src.sources import fetch_annotations
+    bad = [f'"tap dancing",{yid},0,10,train\n' for yid in HOSTILE]
+    bad += ['"tap dancing",Kin-badt001,zero,10,train\n', '"tap dancing",Kin-badt002,10,5,train\n',
+            '"tap dancing",Kin-badt003,-4,5,train\n', '"tap\tdancing",Kin-badt004,0,10,train\n',
+            '"<b>tap</b> dancing",Kin-badt005,0,10,train\n', ',Kin-badt006,0,10,train\n']
+    body = kinetics_csv("train", 400) + "".join(bad)  # 2,000 good rows, 11 malformed
     server.routes["/csv/train.csv"] = Route(body.encode(), "text/csv")
     server.routes["/csv/val.csv"] = Route(kinetics_csv("validate", 4).encode(), "text/csv")
     p = kinetics_params(tiny_params, server)
     p = dataclasses.replace(p, kinetics=dataclasses.replace(p.kinetics, annotations="csv"))
-    with pytest.raises(StageError, match=message):
-        fetch_annotations(p)
+    df, classes, notes = fetch_annotations(p)
+    assert notes["malformed_rows"] == {"invalid id": 5, "invalid label": 3, "invalid time": 2,
+                                       "time_end <= time_start": 1}
+    assert notes["annotation_rows"] == 2000 + 20 + 11
+    assert classes == sorted(DANCE) and df.youtube_id.str.fullmatch(r"[A-Za-z0-9_-]{11}").all()
+    # past data.max_malformed_ratio the stage stops and says why
+    strict = dataclasses.replace(p, data=dataclasses.replace(p.data, max_malformed_ratio=0.001))
+    with pytest.raises(StageError, match=r"11 of 2031 annotation rows are malformed.*data.max_malformed_ratio=0.001"
+                                         r".*invalid id 5"):
+        fetch_annotations(strict)
 
 
 @pytest.mark.parametrize("message, category, transient", [
@@ -266,3 +289,26 @@ def test_too_few_clips_arrived_stops_naming_the_class(tiny_params, server, tmp_p
     with pytest.raises(StageError, match=r"only 50% of clips arrived.*'salsa dancing': 0/4.*unavailable 4"):
         check_success_ratio(manifest, classes, 0.75)
     check_success_ratio(manifest, classes, 0.5)
+
+
+def test_hostile_ids_in_an_edited_annotation_table_write_nothing_outside(tiny_params, server, tmp_path):
+    """A table edited by hand (or a mirror) can hold any id: each bad row is recorded `invalid id` and skipped."""
+    from src.sources import fetch_annotations
+    p = kinetics_params(tiny_params, server, classes=("tap dancing", "salsa dancing"))
+    df, classes, _ = fetch_annotations(p)
+    df = short_segments(df)
+    serve_videos(server, df, tmp_path, {})
+    escape = tmp_path / "escaped"
+    hostile = [f"../../../../../../../../{escape}/x", "a/b", "..", ".hidden", "abc"]  # "abc": a file name, not a YouTube id
+    df = pd.concat([df, pd.DataFrame([dict(label="tap dancing", youtube_id=y, time_start=2.0, time_end=6.0,
+                                           split="train") for y in hostile])], ignore_index=True)
+    write_annotations(p.paths.annotations, df, classes)
+    before = {q for q in tmp_path.rglob("*")}
+    manifest, _ = download_all(p)
+    failed = manifest[manifest.status != "ok"]
+    assert sorted(failed.clip_id.str.rsplit("_", n=2).str[0]) == sorted(hostile)
+    assert set(failed.reason) == {"invalid id"}
+    assert (manifest.status == "ok").sum() == len(df) - len(hostile)
+    created = {q for q in tmp_path.rglob("*")} - before
+    assert created and all(p.paths.raw in q.parents or q == p.paths.raw for q in created), created
+    assert not escape.exists() and not (p.paths.raw / "a").exists()

@@ -16,20 +16,21 @@ from pathlib import Path
 
 import pandas as pd
 
-from src.annotations import MANIFEST, StageError, read_annotations, write_manifest
+from src.annotations import MANIFEST, StageError, confined, read_annotations, write_manifest
 from src.config import Params
+from src.errors import machine_error
 from src.media import MediaError, probe
-from src.prepare.runner import map_clips
+from src.prepare.runner import map_clips, prepare_output, refuse_invalid_ids
 from src.sources import get_source
 from src.sources.youtube import DownloadFailure, classify_failure
-from src.utils import atomic_path, clean_tmp
+from src.utils import atomic_path
 
 JOURNAL = ".journal.jsonl"
 
 
 def _acquire_one(row: dict, params: Params, raw_dir: Path) -> dict:
     source = get_source(params.data.source)
-    dest = raw_dir / f"{row['clip_id']}{source.suffix(row)}"
+    dest = confined(raw_dir, f"{row['clip_id']}{source.suffix(row)}")
     out = dict(clip_id=row["clip_id"], label=row["label"], split=row["split"], time_start=row["time_start"],
                time_end=row["time_end"], path=dest.name, fingerprint=_fingerprint(source, row, params))
     try:
@@ -39,6 +40,8 @@ def _acquire_one(row: dict, params: Params, raw_dir: Path) -> dict:
         return {**out, "raw_offset": 0.0, "attempts": 1, **extra, "status": "ok", "reason": "", "category": "",
                 "transient": False, "bytes": dest.stat().st_size}
     except Exception as exc:  # one clip's failure, whatever it is, is recorded and never ends the run
+        if machine_error(exc):  # ... but a full disk is the machine's: it ends the stage, and a rerun resumes
+            raise
         if isinstance(exc, DownloadFailure):
             category, transient, reason = exc.category, exc.transient, str(exc)
         elif isinstance(exc, MediaError):  # the file arrived but is not a video
@@ -102,9 +105,8 @@ def plan(rows: list[dict], params: Params, raw_dir: Path) -> tuple[list[dict], l
 def download_all(params: Params) -> tuple[pd.DataFrame, dict]:
     """Acquire every annotated clip not already here; returns the manifest and what was reused."""
     raw_dir = params.paths.raw
-    raw_dir.mkdir(parents=True, exist_ok=True)
-    clean_tmp(raw_dir)
-    rows = read_annotations(params.paths.annotations).to_dict("records")
+    prepare_output(raw_dir)
+    rows, invalid = refuse_invalid_ids(read_annotations(params.paths.annotations).to_dict("records"))
     kept, todo = plan(rows, params, raw_dir)
     if kept:
         print(f"[download] {len(kept)} clip(s) kept from an earlier run, {len(todo)} to fetch")
@@ -115,7 +117,7 @@ def download_all(params: Params) -> tuple[pd.DataFrame, dict]:
             journal.write(json.dumps(res, default=str) + "\n")
             journal.flush()
             results.append(res)
-    write_manifest(raw_dir, kept + results)
+    write_manifest(raw_dir, kept + invalid + results)  # an invalid id is recorded, never handed to the source
     (raw_dir / JOURNAL).unlink()
     manifest = pd.read_csv(raw_dir / MANIFEST, keep_default_na=False,
                            dtype={c: str for c in ("clip_id", "label", "split", "path", "reason", "category",

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from src.config import Frames
+from src.errors import machine_error
 from src.media import MediaError, decode_frames, encode_h264, probe, uniform_indices
 from src.prepare.runner import run_clips
 
@@ -82,6 +83,8 @@ def _extract_one(row: dict, clips_dir: Path, frames_dir: Path, cfg: Frames) -> d
         info = extract_clip(clips_dir / row["path"], frames_dir / out["path"], cfg)
         return {**out, **info, "status": "ok", "reason": ""}
     except (MediaError, OSError, cv2.error, av.error.FFmpegError) as exc:
+        if machine_error(exc):  # a full disk ends the stage, never recorded as a failed clip
+            raise
         return {**out, "status": "failed", "reason": str(exc)[:300], "bytes": 0, "num_frames": 0}
 
 

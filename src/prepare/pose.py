@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from src.config import Pose
+from src.errors import machine_error
 from src.prepare.frame_store import ClipFrames
 from src.prepare.people import in_boxes
 from src.prepare.pose_estimator import PoseEstimator, check_model_available
@@ -41,6 +42,8 @@ def _pose_one(row: dict, frames_dir: Path, pose_dir: Path) -> dict:
                    crowded=int((res.people > 1).sum()), whole_frame=res.filled, bytes=nbytes)
         return {**out, "mediapipe_s": res.busy, "worker_s": time.perf_counter() - t0}
     except (OSError, ValueError, RuntimeError) as exc:
+        if machine_error(exc):  # a full disk ends the stage, never recorded as a failed clip
+            raise
         return {**out, "status": "failed", "reason": str(exc)[:300], "cue": "", "frames": 0, "detected": 0,
                 "tracked": 0, "crowded": 0, "whole_frame": 0, "bytes": 0, "mediapipe_s": 0.0, "worker_s": time.perf_counter() - t0}
 

@@ -19,6 +19,7 @@ import socket
 from typing import Callable, Iterator
 
 from src.config import ParamError
+from src.errors import machine_error
 from src.utils import repo_root
 
 _INITIALISED: set = set()  # per worker process: the initializers already run there
@@ -37,6 +38,8 @@ def _call(fn: Callable, rows: list[dict], initializer, initargs) -> list[dict]:
         try:
             out.append(fn(row))
         except Exception as exc:  # noqa: BLE001 - one clip's error must not take its chunk down
+            if machine_error(exc):  # a full disk is the machine's, not the clip's: it ends the stage
+                raise
             out.append(_failed(row, f"error in the task: {type(exc).__name__}: {exc}"[:250]))
     return out
 

@@ -13,6 +13,8 @@ stage's `workers`, or `ray`, the same function as Ray tasks on a cluster
 """
 from __future__ import annotations
 
+import os
+import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Iterator
@@ -20,7 +22,7 @@ from typing import Callable, Iterator
 import pandas as pd
 from tqdm import tqdm
 
-from src.annotations import check_survivors, read_classes, write_manifest
+from src.annotations import INVALID_ID, check_survivors, read_classes, shown, valid_id, write_manifest
 from src.config import Params
 from src.utils import StageReport, clean_tmp
 
@@ -53,11 +55,37 @@ def map_clips(fn: Callable[[dict], dict], rows: list[dict], workers: int, desc: 
         with ProcessPoolExecutor(max_workers=workers, initializer=initializer, initargs=initargs,
                                  mp_context=ctx) as ex:
             futures = {ex.submit(fn, row): row for row in rows}
-            for fut in as_completed(futures):
-                yield futures[fut], fut.result()
-                bar.update()
+            try:
+                for fut in as_completed(futures):
+                    yield futures[fut], fut.result()
+                    bar.update()
+            except BaseException:  # a full disk (or a kill): the clips not started yet never start
+                ex.shutdown(wait=False, cancel_futures=True)
+                raise
     finally:
         bar.close()
+
+
+def prepare_output(folder: Path) -> None:
+    """Create the stage's folder, remove what an interrupted run left half-written, and try one write there, so a
+    read-only folder ends the stage at once with one line (src/errors.py), not one failed record per clip."""
+    folder.mkdir(parents=True, exist_ok=True)
+    clean_tmp(folder)
+    probe_file = folder / f".tmp-{os.getpid()}-writable"
+    probe_file.write_bytes(b"")
+    probe_file.unlink()
+
+
+def refuse_invalid_ids(rows: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(rows whose clip id can name a file inside the stage's folder, a failed record for each other row): an id
+    from an annotation table is external data, and `../x` or `a/b` must not write outside the folder."""
+    good = [r for r in rows if valid_id(r["clip_id"])]
+    bad = [{**{k: r[k] for k in ("clip_id", "label", "split", "time_start", "time_end") if k in r},
+            "status": "failed", "reason": INVALID_ID, "category": "invalid", "transient": False, "bytes": 0}
+           for r in rows if not valid_id(r["clip_id"])]
+    for r in bad:
+        print(f"[{INVALID_ID}] {shown(r['clip_id'])!r}: skipped", file=sys.stderr)
+    return good, bad
 
 
 def run_clips(fn: Callable[[dict], dict], rows: list[dict], out_dir: Path, workers: int, desc: str,
@@ -66,9 +94,9 @@ def run_clips(fn: Callable[[dict], dict], rows: list[dict], out_dir: Path, worke
     out_dir/manifest.csv, sorted by clip_id and without the `timing` columns, so the same inputs give
     the same bytes; returns the manifest with the timing columns (for the stage's summary)."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    clean_tmp(out_dir)
-    results = [result for _, result in map_clips(fn, rows, workers, desc, **pool)]
+    prepare_output(out_dir)
+    rows, results = refuse_invalid_ids(rows)
+    results += [result for _, result in map_clips(fn, rows, workers, desc, **pool)]
     clean_tmp(out_dir)  # what a killed worker left half-written never becomes part of the output
     write_manifest(out_dir, [{k: v for k, v in r.items() if k not in timing} for r in results])
     df = pd.DataFrame(results)
@@ -84,7 +112,7 @@ def finish_clip_stage(report: StageReport, params: Params, manifest: pd.DataFram
     figures = report.finish(ok=len(ok), failed=len(failed), bytes_written=int(ok["bytes"].sum()),
                             failure_reasons=reasons, **extra)
     for _, row in failed.iterrows():
-        print(f"[{report.stage}] skipped {row['clip_id']}: {row['reason']}")
+        print(f"[{report.stage}] skipped {shown(row['clip_id'])}: {shown(row['reason'])}")
     if extra_check:
         extra_check()
     check_survivors(report.stage, ok, read_classes(params.paths.annotations), params.data.min_clips_per_class,

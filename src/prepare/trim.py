@@ -7,7 +7,8 @@ from pathlib import Path
 import ffmpeg
 
 from src.config import Trim
-from src.media import MediaError, ffmpeg_exe, probe
+from src.errors import machine_error
+from src.media import MediaError, ffmpeg_exe, ffmpeg_failure, probe
 from src.prepare.runner import run_clips
 from src.utils import atomic_path
 
@@ -56,7 +57,7 @@ def _cut(src: Path, tmp: Path, start: float, seconds: float, cfg: Trim, input_se
         stream.run(cmd=ffmpeg_exe(), overwrite_output=True, capture_stdout=True, capture_stderr=True)
     except ffmpeg.Error as exc:
         msg = exc.stderr.decode(errors="replace").strip().splitlines()
-        raise MediaError(f"ffmpeg: {msg[-1] if msg else 'failed'}") from exc
+        raise ffmpeg_failure(f"ffmpeg: {msg[-1] if msg else 'failed'}", tmp) from exc
     out = probe(tmp)  # MediaError "no video stream" when ffmpeg kept no frame
     if out.frames < 1:
         raise MediaError("trimmed clip has no frames")
@@ -71,6 +72,8 @@ def _trim_one(row: dict, raw_dir: Path, clips_dir: Path, cfg: Trim) -> dict:
                          float(row["time_end"]) - offset, cfg)
         return {**out, **info, "status": "ok", "reason": ""}
     except (MediaError, OSError) as exc:
+        if machine_error(exc):  # a full disk ends the stage, never recorded as a failed clip
+            raise
         return {**out, "status": "failed", "reason": str(exc)[:300], "bytes": 0}
 
 

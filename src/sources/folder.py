@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from src.annotations import COLUMNS, StageError, safe_name
+from src.annotations import COLUMNS, StageError, name_problem, safe_name, shown
 from src.config import ParamError, Params
 from src.media import MediaError, probe
 from src.splits import assign_splits
@@ -37,6 +37,10 @@ def scan_folder(root: Path, classes: tuple) -> tuple[dict[str, list[tuple[str, f
         raise ParamError(f"params.yaml: data.folder={str(root)!r} is not a folder; expected "
                          f"<folder>/<class name>/<video files>")
     found = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    refused = {name: name_problem(name) for name in found if name_problem(name)}
+    if refused:  # a folder's name is the class name every report prints
+        raise StageError("class folder name(s) refused, rename them: " + "; ".join(
+            f"{shown(root / name)} {why}" for name, why in refused.items()))
     if classes:
         unknown = [c for c in classes if c not in found]
         if unknown:
@@ -111,7 +115,7 @@ def folder_annotations(params: Params) -> tuple[pd.DataFrame, list[str], dict]:
     df = pd.DataFrame(rows, columns=COLUMNS + ["source"])
     notes = dict(files_skipped=skipped, classes_dropped=short)
     for s in skipped:
-        print(f"[fetch] skipped {s['path']}: {s['reason']}")
+        print(f"[fetch] skipped {shown(s['path'])}: {shown(s['reason'])}")
     for c, n in short.items():
         print(f"[fetch] dropped class {c!r}: {n} clip(s) < data.min_clips_per_class={d.min_clips_per_class}")
     return df, classes, notes

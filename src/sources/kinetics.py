@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import io
 import random
+import re
 import tarfile
 import urllib.error
 import urllib.request
@@ -21,15 +22,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from src.annotations import COLUMNS, StageError
+from src.annotations import COLUMNS, INVALID_ID, StageError, name_problem, valid_id
 from src.config import ParamError, Params
-from src.sources.youtube import download_segment
+from src.sources.youtube import DownloadFailure, download_segment
 from src.splits import clip_seed, split_counts
 from src.utils import atomic_path, file_digest
 
 KINETICS_SPLITS = ("train", "validate")
 MIRROR_SPLIT = {"train": "train", "validate": "val"}  # the CVDF mirror names validate "val"
 REQUIRED = ["label", "youtube_id", "time_start", "time_end"]
+YOUTUBE_ID = re.compile(r"[A-Za-z0-9_-]{11}")  # what YouTube's video ids are; anything else never reaches a path
 
 
 # --- annotation files ------------------------------------------------------------------------
@@ -40,7 +42,8 @@ def cached_download(url: str, cache_dir: Path, expected_sha256: str | None = Non
     cached file whose hash no longer matches is fetched again.
     """
     key = hashlib.sha256(url.encode()).hexdigest()[:12]
-    name = url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "download"
+    name = url.rstrip("/").rsplit("/", 1)[-1].split("?")[0]
+    name = name if valid_id(name) else "download"  # a URL's last part (`..`, say) never leaves cache_dir
     path = Path(cache_dir) / key / name
     sidecar = path.with_name(path.name + ".sha256")
     if path.exists() and sidecar.exists():
@@ -67,8 +70,10 @@ def cached_download(url: str, cache_dir: Path, expected_sha256: str | None = Non
     return path
 
 
-def read_split_csv(data: bytes, source: str) -> pd.DataFrame:
-    """One Kinetics split CSV; errors name the file and the row."""
+def read_split_csv(data: bytes, source: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """One Kinetics split CSV: (its well-formed rows, the malformed ones counted by reason). A malformed row is
+    skipped, never the end of the fetch (the stage fails only past data.max_malformed_ratio); a file that is not a
+    Kinetics CSV at all is a StageError naming it. Checked column-wise: a million rows take about a second."""
     head = data[:512].lstrip().lower()
     if head.startswith(b"<!doctype html") or head.startswith(b"<html"):
         raise StageError(f"{source}: is an HTML page, not a CSV")
@@ -81,19 +86,34 @@ def read_split_csv(data: bytes, source: str) -> pd.DataFrame:
         raise StageError(f"{source}: missing column(s) {', '.join(missing)}; a Kinetics CSV has "
                          f"{', '.join(COLUMNS)}")
     times = df[["time_start", "time_end"]].apply(pd.to_numeric, errors="coerce")
-    malformed = times.isna().any(axis=1) | (df["youtube_id"].str.len() == 0) | (df["label"].str.len() == 0)
-    reversed_ = ~malformed & (times["time_end"] <= times["time_start"])
-    bad = (malformed | reversed_).to_numpy()
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        why = "time_end <= time_start" if reversed_.iloc[row] else str(df.iloc[row][REQUIRED].to_dict())
-        raise StageError(f"{source}: malformed row {row + 2}: {why}")
-    df[["time_start", "time_end"]] = times
-    return df[REQUIRED]
+    labels = df["label"].astype(str)
+    label_ok = {name: not name_problem(name) for name in labels.unique()}  # a few hundred names, not a million
+    checks = [  # the first failing check names the row's reason
+        (INVALID_ID, ~df["youtube_id"].astype(str).str.fullmatch(YOUTUBE_ID.pattern)),
+        ("invalid label", ~labels.map(label_ok)),
+        ("invalid time", times.isna().any(axis=1) | ~np.isfinite(times).all(axis=1) | (times["time_start"] < 0)),
+        ("time_end <= time_start", times["time_end"] <= times["time_start"]),
+    ]
+    reason = pd.Series("", index=df.index)
+    for why, bad in checks:
+        reason = reason.mask((reason == "") & bad.fillna(True), why)
+    counts = {str(k): int(v) for k, v in reason[reason != ""].value_counts().items()}
+    good = reason == ""
+    out = df.loc[good, REQUIRED].copy()
+    out[["time_start", "time_end"]] = times[good]
+    return out.reset_index(drop=True), counts
 
 
-def read_archive(path: Path) -> dict[str, pd.DataFrame]:
-    """train/validate tables from DeepMind's tar.gz (any top-level folder name)."""
+def merge_counts(*counts: dict[str, int]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in counts:
+        for k, v in c.items():
+            out[k] = out.get(k, 0) + v
+    return dict(sorted(out.items()))
+
+
+def read_archive(path: Path) -> dict[str, tuple[pd.DataFrame, dict]]:
+    """train/validate tables (and their malformed rows by reason) from DeepMind's tar.gz (any top-level folder)."""
     if not tarfile.is_tarfile(path):
         head = path.read_bytes()[:256].lower()
         what = "an HTML page" if b"<html" in head or b"<!doctype" in head else "not a tar archive"
@@ -109,7 +129,8 @@ def read_archive(path: Path) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def load_kinetics_tables(params: Params) -> dict[str, pd.DataFrame]:
+def load_kinetics_tables(params: Params) -> dict[str, tuple[pd.DataFrame, dict]]:
+    """{split: (its well-formed rows, its malformed rows by reason)}."""
     k, cache = params.kinetics, params.paths.cache / "annotations"
     if k.annotations == "archive":
         return read_archive(cached_download(k.archive_url, cache, k.archive_sha256))
@@ -145,8 +166,24 @@ def sample(ids: list[str], n: int, seed: int, key: str) -> list[str]:
     return sorted(rng.sample(ids, min(n, len(ids))))
 
 
+def check_malformed(tables: dict[str, tuple[pd.DataFrame, dict]], max_ratio: float) -> dict:
+    """The fetch report's account of malformed rows; a StageError when their share passes max_ratio."""
+    bad = merge_counts(*(c for _, c in tables.values()))
+    total = sum(len(df) for df, _ in tables.values()) + sum(bad.values())
+    share = sum(bad.values()) / total if total else 0.0
+    for why, n in bad.items():
+        print(f"[fetch] skipped {n} malformed annotation row(s): {why}")
+    if share > max_ratio:
+        raise StageError(f"[fetch] {sum(bad.values())} of {total} annotation rows are malformed ({share:.1%} > "
+                         f"data.max_malformed_ratio={max_ratio}): " + ", ".join(f"{k} {v}" for k, v in bad.items())
+                         + "; check kinetics.archive_url / kinetics.csv_url")
+    return dict(annotation_rows=total, malformed_rows=bad)
+
+
 def kinetics_annotations(params: Params) -> tuple[pd.DataFrame, list[str], dict]:
-    tables = load_kinetics_tables(params)
+    loaded = load_kinetics_tables(params)
+    notes = check_malformed(loaded, params.data.max_malformed_ratio)
+    tables = {split: df for split, (df, _) in loaded.items()}
     available = sorted(set(tables["train"]["label"]) | set(tables["validate"]["label"]))
     classes = select_classes(available, params.data.classes, params.data.class_filter)
     d = params.data
@@ -171,12 +208,14 @@ def kinetics_annotations(params: Params) -> tuple[pd.DataFrame, list[str], dict]
                                  time_end=float(r.time_end), split=split))
     for key, msg in short.items():
         print(f"[fetch] {key}: {msg}")
-    return pd.DataFrame(rows, columns=COLUMNS), classes, {"splits_short": short}
+    return pd.DataFrame(rows, columns=COLUMNS), classes, {"splits_short": short, **notes}
 
 
 def kinetics_acquire(row: dict, params: Params, dest: Path) -> dict:
     """Download one clip's segment from YouTube (the raw file then starts at the segment)."""
     d = params.download
+    if not YOUTUBE_ID.fullmatch(str(row["youtube_id"])):  # an edited annotation table: no URL or path is built
+        raise DownloadFailure(INVALID_ID, category="invalid", transient=False)
     url = d.url_template.format(youtube_id=row["youtube_id"])
     start, end = float(row["time_start"]), float(row["time_end"])
     attempts = download_segment(url, dest, start, end, d)
