@@ -8,6 +8,11 @@ The video goes through the pipeline's own steps (trim -> frame store -> pose for
 models) with the settings stored in the checkpoint, in a temporary folder that is
 removed afterwards; `--save-clip` keeps the trimmed clip. Scores of several temporal
 views are averaged, as in evaluation.
+
+A segment longer than the clips the model was trained on (a one-hour class, say) is
+scored in `--num-clips` windows of that length spread evenly over it, each cut by
+seeking in the file and scored on its own, so memory is bounded by one window
+whatever the video's length; their probabilities are averaged.
 """
 from __future__ import annotations
 
@@ -26,6 +31,8 @@ VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".mov", ".webm")
 # 8K UHD: a larger frame is decoded at full size before the pipeline shrinks it to frames.short_side, which only
 # costs memory (a served model would take it from any request)
 MAX_PIXELS = 7680 * 4320
+MAX_CLIPS = 300  # --num-clips: a long segment's windows are cut and scored one by one (0.2-1.5 s each on 2 cores)
+WINDOW_SECONDS = 10.0  # a checkpoint that does not record its training clips' length: a Kinetics clip's
 
 
 class PredictError(RuntimeError):
@@ -40,11 +47,14 @@ class Prediction:
     start: float
     end: float
     detection_rate: float | None = None
+    windows: int = 1     # windows of a long segment scored (1: the whole segment, as evaluation)
 
     def as_dict(self) -> dict:
         out = dict(video=self.video, start=self.start, end=self.end,
                    top=[dict(label=c, probability=round(p, 6)) for c, p in self.top],
                    probabilities={c: round(p, 6) for c, p in self.probabilities.items()})
+        if self.windows > 1:
+            out["windows"] = self.windows
         if self.detection_rate is not None:
             out["pose_detection_rate"] = round(self.detection_rate, 4)
         return out
@@ -68,7 +78,11 @@ class Predictor:
         self.frames = Frames(**{**cfg["frames"], "workers": 1})
         self.pose_cfg = Pose(**{**cfg["pose"], "workers": 1})
         self.classes = self.meta["classes"]
+        if not 1 <= num_clips <= MAX_CLIPS:
+            raise PredictError(f"--num-clips must be between 1 and {MAX_CLIPS} (got {num_clips})")
         self.num_clips, self.num_crops = num_clips, num_crops if self.spec.kind in ("rgb", "fusion") else 1
+        # the length of the clips it learnt from: a longer segment is scored in windows of this length
+        self.window = float((cfg.get("clip") or {}).get("seconds") or WINDOW_SECONDS)
         self._pose = None
 
     def _segment(self, video: Path, start: float | None, end: float | None, duration: float | None):
@@ -96,12 +110,37 @@ class Predictor:
 
     def predict(self, video: str | Path, start=None, end=None, duration=None, top_k: int = 5,
                 save_clip: str | Path | None = None) -> Prediction:
+        from tqdm import tqdm
+        video = Path(video)
+        s, e = self._segment(video, start, end, duration)
+        windows = self._windows(s, e)
+        probs, found = [], []
+        bar = tqdm(windows, desc="windows", unit="window", leave=False, disable=len(windows) < 2, file=sys.stderr)
+        for i, (ws, we, views) in enumerate(bar):
+            p, rate = self._score_window(video, ws, we, views, save_clip if i == 0 else None)
+            probs.append(p)
+            if rate is not None:
+                found.append(rate)
+        probs = np.mean(probs, axis=0)
+        order = np.argsort(-probs)[:max(1, min(top_k, len(self.classes)))]
+        return Prediction(video=str(video), top=[(self.classes[i], float(probs[i])) for i in order],
+                          probabilities={c: float(p) for c, p in zip(self.classes, probs)}, start=s, end=e,
+                          detection_rate=float(np.mean(found)) if found else None, windows=len(windows))
+
+    def _windows(self, s: float, e: float) -> list[tuple[float, float, int]]:
+        """[(start, end, views)]: the whole segment with `num_clips` views when it is no longer than 1.5 training
+        clips, else `num_clips` windows of a training clip's length spread evenly over it, one view each."""
+        if e - s <= 1.5 * self.window:
+            return [(s, e, self.num_clips)]
+        starts = np.linspace(s, e - self.window, self.num_clips) if self.num_clips > 1 else [(s + e - self.window) / 2]
+        return [(float(a), float(a) + self.window, 1) for a in starts]
+
+    def _score_window(self, video: Path, s: float, e: float, num_views: int, save_clip=None):
+        """(class probabilities, pose detection rate or None) of [s, e) of the video, trimmed by seeking."""
         from src.learning.data import crop_box, person_box, pose_eval_views, rgb_eval_views
         from src.learning.evaluate import score_views
         from src.prepare.frame_store import ClipFrames, extract_clip
         from src.prepare.trim import trim_clip
-        video = Path(video)
-        s, e = self._segment(video, start, end, duration)
         detection = None
         with tempfile.TemporaryDirectory(prefix="predict-") as tmp:
             clip, stored = Path(tmp) / "clip.mp4", Path(tmp) / "frames.mp4"
@@ -118,18 +157,16 @@ class Predictor:
             if rgb_spec is not None:
                 box = person_box(res.keypoints, res.detected, *frames.shape) if rgb_spec.crop == "person" else None
                 parts.append(rgb_eval_views(crop_box(frames.frames(range(len(frames))), box), rgb_spec,
-                                            self.num_clips, self.num_crops))
+                                            distinct_views(len(frames), rgb_spec.num_frames, num_views),
+                                            self.num_crops))
             if pose_spec is not None:
-                parts.append(pose_eval_views(res.keypoints, res.detected, pose_spec, self.num_clips))
+                parts.append(pose_eval_views(res.keypoints, res.detected, pose_spec,
+                                             distinct_views(len(frames), pose_spec.num_frames, num_views)))
             views = tuple(v.unsqueeze(0) for v in parts) if len(parts) == 2 else parts[0].unsqueeze(0)
             if save_clip:
                 Path(save_clip).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(clip, save_clip)
-        probs = score_views(self.model, views)[0].numpy().astype(float)
-        order = np.argsort(-probs)[:max(1, min(top_k, len(self.classes)))]
-        return Prediction(video=str(video), top=[(self.classes[i], float(probs[i])) for i in order],
-                          probabilities={c: float(p) for c, p in zip(self.classes, probs)}, start=s, end=e,
-                          detection_rate=detection)
+        return score_views(self.model, views)[0].numpy().astype(float), detection
 
     def _parts(self):
         """(the RGB input spec or None, the pose input spec or None): a fusion model has both."""
@@ -144,6 +181,13 @@ class Predictor:
             from src.prepare.pose_estimator import PoseEstimator
             self._pose = PoseEstimator(self.pose_cfg)
         return self._pose
+
+
+def distinct_views(n: int, t: int, num_clips: int) -> int:
+    """How many of `num_clips` evaluation windows of t frames out of n differ: more views only repeat frames
+    (a 12-frame clip has at most 12 distinct starts), so asking for 1000 costs no more memory than 12."""
+    from src.learning.data import eval_indices
+    return len({int(i[0]) for i in eval_indices(n, t, min(num_clips, n))})
 
 
 def keep_native_logs_out() -> None:
@@ -212,7 +256,9 @@ def parse_args(argv=None):
     end.add_argument("--end", type=float, help="segment end in seconds (default: end of video)")
     end.add_argument("--duration", type=float, help="segment length in seconds")
     ap.add_argument("--top-k", type=int, default=5)
-    ap.add_argument("--num-clips", type=int, default=1, help="temporal views averaged (as evaluate.num_clips)")
+    ap.add_argument("--num-clips", type=int, default=1,
+                    help=f"temporal views averaged (as evaluate.num_clips); in a segment longer than the training "
+                         f"clips, windows of their length spread over it (at most {MAX_CLIPS})")
     ap.add_argument("--num-crops", type=int, default=1, choices=(1, 3))
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     ap.add_argument("--save-clip", metavar="PATH", help="keep the trimmed clip here")
@@ -222,8 +268,8 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if args.top_k < 1 or args.num_clips < 1:
-        print("error: --top-k and --num-clips must be >= 1", file=sys.stderr)
+    if args.top_k < 1 or not 1 <= args.num_clips <= MAX_CLIPS:
+        print(f"error: --top-k must be >= 1 and --num-clips between 1 and {MAX_CLIPS}", file=sys.stderr)
         return 2
     try:
         predictor = Predictor(args.model, args.num_clips, args.num_crops)
@@ -232,10 +278,12 @@ def main(argv=None) -> int:
             pred = predictor.predict(videos[0], args.start, args.end, args.duration, args.top_k, args.save_clip)
             if args.json:
                 print(json.dumps(pred.as_dict()))
-            else:
-                print(f"{pred.video} [{pred.start:.2f}-{pred.end:.2f} s]")
+            else:  # names from a checkpoint and a file name are printed escaped (no terminal control sequences)
+                from src.annotations import shown
+                windows = f", {pred.windows} windows of {predictor.window:g} s" if pred.windows > 1 else ""
+                print(f"{shown(pred.video)} [{pred.start:.2f}-{pred.end:.2f} s{windows}]")
                 for label, p in pred.top:
-                    print(f"  {p:7.2%}  {label}")
+                    print(f"  {p:7.2%}  {shown(label)}")
                 if pred.detection_rate is not None:
                     print(f"  (pose found in {pred.detection_rate:.0%} of frames)")
             if pred.detection_rate is not None and pred.detection_rate == 0:

@@ -148,3 +148,24 @@ def test_predict_reads_every_container(run, tmp_path, capsys, name):
     obj = json.loads(capsys.readouterr().out)
     assert obj["start"] == 0 and obj["end"] == pytest.approx(2.8 if name == "late_video.mp4" else 2.0, abs=0.1)
     assert sum(obj["probabilities"].values()) == pytest.approx(1, abs=1e-5)
+
+
+def test_a_long_video_is_scored_in_windows_of_the_training_clips_length(run, tmp_path, capsys):
+    """Ten minutes of video: only the windows scored are cut (each the length the model learnt from), one by one."""
+    from src.media import ffmpeg_exe, probe
+    from src.predict import MAX_CLIPS, distinct_views
+    long = tmp_path / "long.mp4"
+    subprocess.run([ffmpeg_exe(), "-loglevel", "error", "-f", "lavfi", "-i", "testsrc=size=64x48:rate=2:duration=600",
+                    "-pix_fmt", "yuv420p", str(long)], check=True)
+    ckpt = run / "models/compare/frame_cnn/seed0.safetensors"
+    predictor = Predictor(ckpt, num_clips=3)
+    assert 1.0 < predictor.window < 2.0  # the tiny profile's 1.5 s clips, recorded in the checkpoint
+    pred = predictor.predict(long, save_clip=tmp_path / "first.mp4")
+    assert pred.windows == 3 and (pred.start, pred.end) == (0.0, pytest.approx(600, abs=1))
+    assert sum(pred.probabilities.values()) == pytest.approx(1, abs=1e-5)
+    assert abs(probe(tmp_path / "first.mp4").duration - predictor.window) < 0.6  # a window, not ten minutes
+    # a short segment keeps evaluation's views; more views than distinct windows only repeat frames
+    assert Predictor(ckpt).predict(long, start=10, duration=1.5).windows == 1
+    assert distinct_views(8, 4, 2) == 2 and distinct_views(8, 4, MAX_CLIPS) == 5 and distinct_views(8, 8, 3) == 1
+    assert main([str(long), "--model", str(ckpt), "--num-clips", str(MAX_CLIPS + 1)]) == 2
+    assert f"--num-clips between 1 and {MAX_CLIPS}" in capsys.readouterr().err

@@ -312,6 +312,13 @@ def spatial_crops(video: torch.Tensor, size: int, num_crops: int) -> list[torch.
     return [video[..., y:y + size, x:x + size] for x, y in zip(xs, ys)]
 
 
+def clip_seconds(params: Params) -> float:
+    """The median length of the training clips (stored frames over their rate): src.predict scores a longer video
+    in windows of this length, the time scale the model learnt."""
+    rows = split_rows(pd.read_csv(params.paths.frames / MANIFEST, dtype={"label": str, "reason": str}), "train")
+    return round(float((rows["num_frames"] / rows["fps"]).median()), 3)
+
+
 def split_rows(manifest: pd.DataFrame, split: str) -> pd.DataFrame:
     return manifest[(manifest["status"] == "ok") & (manifest["split"] == split)].reset_index(drop=True)
 

@@ -79,7 +79,8 @@ def fuse(params: Params, seed: int) -> dict:
     save_checkpoint(paths.checkpoint, model, name="fusion", size=size, classes=classes, spec=spec,
                     params_hash=params_hash(run), family="fusion", init="parts", best_val_acc=float(best["val_acc"]),
                     config={"fusion": parts, "model": dataclasses.asdict(run.model),
-                            **{k: loaded["rgb"][2]["config"][k] for k in ("trim", "frames", "pose", "train")}},
+                            **{k: loaded["rgb"][2]["config"][k] for k in ("trim", "frames", "pose", "train", "clip")
+                               if k in loaded["rgb"][2]["config"]}},
                     parts=meta_parts, fusion_weight=weight, history=table.to_dict("records"))
     figures = dict(model="fusion", size=size, init="parts", family="fusion", input="fusion", parts=parts,
                    fusion_weight=weight, best_val_acc=float(best["val_acc"]), val_clips=int(sum(len(d) for d in val)),

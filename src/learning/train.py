@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from src.annotations import read_classes
 from src.config import ParamError, Params, Train
 from src.learning.checkpoint import save_checkpoint
-from src.learning.data import make_dataset, model_spec
+from src.learning.data import clip_seconds, make_dataset, model_spec
 from src.learning.optim import make_optimizer, warmup_cosine
 from src.learning.runs import RunPaths, params_hash, resolve_init
 from src.models.build import build_model
@@ -239,7 +239,7 @@ def train_model(params: Params, paths: RunPaths) -> dict:
                         # preprocessing travels with the model, so src.predict needs no params.yaml
                         config={"model": asdict(params.model), "train": asdict(cfg),
                                 "trim": asdict(params.trim), "frames": asdict(params.frames),
-                                "pose": asdict(params.pose)},
+                                "pose": asdict(params.pose), "clip": {"seconds": clip_seconds(params)}},
                         family=MODELS[name].family, init=init, best_val_acc=figures["best_val_acc"],
                         train_clips=len(train_ds),
                         history=history.rows)

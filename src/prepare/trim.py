@@ -34,9 +34,9 @@ def trim_clip(src: Path, dest: Path, start: float, end: float, cfg: Trim) -> dic
             # (slower, the same frames) and reads every container ffmpeg reads.
             out = _cut(src, tmp, start, end - start, cfg, input_seek=False)
         # times are on the file's clock: a video stream that starts late (after an audio lead-in) gives a
-        # shorter cut than asked
+        # shorter cut than asked; a source slower than cfg.fps (1 fps) can miss up to two of its own frames
         expected = min(end, info.end) - max(start, info.start)
-        if abs(out.duration - expected) > 2.0 / cfg.fps + 0.1:
+        if abs(out.duration - expected) > 2.0 / min(cfg.fps, info.fps or cfg.fps) + 0.1:
             raise MediaError(f"trimmed clip lasts {out.duration:.2f} s, expected {expected:.2f} s")
     return dict(frames=out.frames, width=out.width, height=out.height, duration=round(out.duration, 3),
                 bytes=dest.stat().st_size)
