@@ -100,6 +100,22 @@ def test_bad_folder_input(tiny_params, folder, tmp_path):
         fetch_annotations(folder_params(tiny_params, folder, min_clips_per_class=6))
 
 
+@pytest.mark.parametrize("name, why", [("salsa\x1b[31m red", "control character"), ("tab\tdancing", "control character"),
+                                       ("<script>alert(1)</script>", "holds < or >"), ("x" * 255, "255 characters")])
+def test_a_class_folder_name_that_would_reach_a_terminal_or_page_raw_is_refused(tiny_params, folder, name, why):
+    make_folder(folder, {name: 3})
+    with pytest.raises(StageError, match=re.escape(why)) as err:
+        fetch_annotations(folder_params(tiny_params, folder))
+    message = str(err.value)
+    assert "rename" in message and str(folder) in message and "\x1b" not in message and "\t" not in message
+
+
+def test_names_are_escaped_for_the_terminal_and_markdown():
+    from src.annotations import md, shown
+    assert shown("a\x1b[31mb\tc") == "a\\x1b[31mb\\tc" and shown(TANGO) == TANGO
+    assert md("a|b *c* <i>&") == "a\\|b \\*c\\* \\<i\\>\\&" and md("salsa dancing") == "salsa dancing"
+
+
 def test_folder_source_end_to_end_to_the_compare_report(tmp_path):
     """`dvc repro` on a folder of the user's own videos (.mkv and .mp4, awkward class names) runs every stage to
     compare.md; the stages with nothing to do for this source (no true joints: truth, ablation) write markers."""

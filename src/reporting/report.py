@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from src.annotations import md
 from src.reporting.compare import FAMILIES, Runs, p_text
 from src.utils import atomic_path, timings_path
 
@@ -75,7 +76,7 @@ def markdown(a: dict, figures: dict[str, str], seeds: list[int]) -> str:
     lines += [f"- {t['verdict']}" for t in a["families"]] or ["- only one family was compared"]
     if "order_pair" in a:
         op = a["order_pair"]
-        pairs = "; ".join(" vs ".join(p) for p in op["pairs"])
+        pairs = "; ".join(" vs ".join(map(md, p)) for p in op["pairs"])  # class names: escaped for markdown
         lines += ["", f"**Known-answer probe** ({pairs}: the same poses in opposite order, {op['clips']} test clips; "
                       "only a model that reads time can separate them):", ""]
         lines += [f"- {t['verdict']}" for t in op["tests"]]

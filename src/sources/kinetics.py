@@ -78,7 +78,8 @@ def read_split_csv(data: bytes, source: str) -> tuple[pd.DataFrame, dict[str, in
     if head.startswith(b"<!doctype html") or head.startswith(b"<html"):
         raise StageError(f"{source}: is an HTML page, not a CSV")
     try:
-        df = pd.read_csv(io.BytesIO(data), dtype={"youtube_id": str, "label": str}, keep_default_na=False)
+        df = pd.read_csv(io.BytesIO(data), dtype={"youtube_id": str, "label": str}, keep_default_na=False,
+                         low_memory=False)  # one dtype per column, whatever a bad row holds
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise StageError(f"{source}: not a readable CSV ({exc})") from exc
     missing = [c for c in REQUIRED if c not in df.columns]
