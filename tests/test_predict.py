@@ -166,6 +166,6 @@ def test_a_long_video_is_scored_in_windows_of_the_training_clips_length(run, tmp
     assert abs(probe(tmp_path / "first.mp4").duration - predictor.window) < 0.6  # a window, not ten minutes
     # a short segment keeps evaluation's views; more views than distinct windows only repeat frames
     assert Predictor(ckpt).predict(long, start=10, duration=1.5).windows == 1
-    assert distinct_views(8, 4, 2) == 2 and distinct_views(8, 4, MAX_CLIPS) == 5 and distinct_views(8, 8, 3) == 1
+    assert distinct_views(8, 4, 2) == distinct_views(8, 4, MAX_CLIPS) == 2 and distinct_views(8, 8, 3) == 1
     assert main([str(long), "--model", str(ckpt), "--num-clips", str(MAX_CLIPS + 1)]) == 2
     assert f"--num-clips between 1 and {MAX_CLIPS}" in capsys.readouterr().err
