@@ -44,7 +44,7 @@ def measure(video: Path, model: str, num_clips: int) -> dict:
         raise SystemExit(f"predict failed: {res.stderr[-2000:]}")
     out = json.loads(res.stdout)
     return dict(video=video.name, num_clips=num_clips, seconds=round(seconds, 1),
-                peak_mb=round(max(peak, before) / 1024) if peak > before else "<= earlier run",
+                peak_mb=round(peak / 1024) if peak > before else "<= earlier run",
                 windows=out.get("windows", 1), top1=out["top"][0]["label"])
 
 

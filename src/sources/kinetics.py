@@ -17,6 +17,7 @@ import re
 import tarfile
 import urllib.error
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -92,7 +93,7 @@ def read_split_csv(data: bytes, source: str) -> tuple[pd.DataFrame, dict[str, in
     checks = [  # the first failing check names the row's reason
         (INVALID_ID, ~df["youtube_id"].astype(str).str.fullmatch(YOUTUBE_ID.pattern)),
         ("invalid label", ~labels.map(label_ok)),
-        ("invalid time", times.isna().any(axis=1) | ~np.isfinite(times).all(axis=1) | (times["time_start"] < 0)),
+        ("invalid time", ~np.isfinite(times).all(axis=1) | (times["time_start"] < 0)),  # NaN is not finite
         ("time_end <= time_start", times["time_end"] <= times["time_start"]),
     ]
     reason = pd.Series("", index=df.index)
@@ -103,14 +104,6 @@ def read_split_csv(data: bytes, source: str) -> tuple[pd.DataFrame, dict[str, in
     out = df.loc[good, REQUIRED].copy()
     out[["time_start", "time_end"]] = times[good]
     return out.reset_index(drop=True), counts
-
-
-def merge_counts(*counts: dict[str, int]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for c in counts:
-        for k, v in c.items():
-            out[k] = out.get(k, 0) + v
-    return dict(sorted(out.items()))
 
 
 def read_archive(path: Path) -> dict[str, tuple[pd.DataFrame, dict]]:
@@ -169,7 +162,7 @@ def sample(ids: list[str], n: int, seed: int, key: str) -> list[str]:
 
 def check_malformed(tables: dict[str, tuple[pd.DataFrame, dict]], max_ratio: float) -> dict:
     """The fetch report's account of malformed rows; a StageError when their share passes max_ratio."""
-    bad = merge_counts(*(c for _, c in tables.values()))
+    bad = dict(sorted(sum((Counter(c) for _, c in tables.values()), Counter()).items()))
     total = sum(len(df) for df, _ in tables.values()) + sum(bad.values())
     share = sum(bad.values()) / total if total else 0.0
     for why, n in bad.items():
